@@ -1,0 +1,389 @@
+package blob
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/atrest/atrest/internal/edge"
+	"github.com/atrest/atrest/internal/sse"
+)
+
+func validContainerName(n string) bool {
+	if n == "$root" || n == "$logs" || n == "$web" {
+		return true
+	}
+	if len(n) < 3 || len(n) > 63 {
+		return false
+	}
+	prevDash := false
+	for i, c := range n {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			prevDash = false
+		case c == '-':
+			if i == 0 || i == len(n)-1 || prevDash {
+				return false
+			}
+			prevDash = true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var errInvalidResourceName = &edge.Error{Status: http.StatusBadRequest, Code: "InvalidResourceName", Message: "The specifed resource name contains invalid characters."}
+
+func publicAccess(r *http.Request) (string, error) {
+	switch v := r.Header.Get("x-ms-blob-public-access"); v {
+	case "", "container", "blob":
+		return v, nil
+	default:
+		return "", edge.ErrInvalidHeaderValue.With("x-ms-blob-public-access must be container or blob.")
+	}
+}
+
+func (s *Service) createContainer(w http.ResponseWriter, r *edge.Request) error {
+	if !validContainerName(r.Container) {
+		return errInvalidResourceName
+	}
+	meta, err := metadataFrom(r.Header)
+	if err != nil {
+		return err
+	}
+	pub, err := publicAccess(r.Request)
+	if err != nil {
+		return err
+	}
+	kek, err := s.kek(r.Account.Name)
+	if err != nil {
+		return err
+	}
+	t := now()
+	rec := containerRec{Created: t, Modified: t, ETag: newETag(t), Metadata: meta, Public: pub,
+		DefaultScope: r.Header.Get("x-ms-default-encryption-scope"),
+		DenyOverride: r.Header.Get("x-ms-deny-encryption-scope-override") == "true"}
+	key := containerKey(r.Account.Name, r.Container)
+	err = s.db.Update(func(tx *sse.Tx) error {
+		if tx.Has(key) {
+			return errContainerExists
+		}
+		return putJSON(tx, key, &rec, kek)
+	})
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("ETag", rec.ETag)
+	h.Set("Last-Modified", httpTime(t))
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+// loadContainer reads a container record inside tx.
+func loadContainer(tx *sse.Tx, acct, c string) (*containerRec, error) {
+	var rec containerRec
+	if err := getJSON(tx, containerKey(acct, c), &rec); err != nil {
+		return nil, mapStoreErr(err, errContainerNotFound)
+	}
+	return &rec, nil
+}
+
+// container reads a container record in its own snapshot.
+func (s *Service) container(acct, c string) (*containerRec, error) {
+	var rec *containerRec
+	err := s.db.View(func(tx *sse.Tx) error {
+		var err error
+		rec, err = loadContainer(tx, acct, c)
+		return err
+	})
+	return rec, err
+}
+
+// anonymousAllowed enforces public access: blob-level access lets anonymous
+// callers read blobs; container-level also lets them list and read the
+// container's properties.
+func anonymousAllowed(r *edge.Request, rec *containerRec, containerLevel bool) error {
+	if !r.Anonymous {
+		return nil
+	}
+	if rec.Public == "container" || (rec.Public == "blob" && !containerLevel) {
+		return nil
+	}
+	return errPublicAccessNotPermit
+}
+
+func (s *Service) deleteContainer(w http.ResponseWriter, r *edge.Request) error {
+	acct := r.Account.Name
+	err := s.db.Update(func(tx *sse.Tx) error {
+		rec, err := loadContainer(tx, acct, r.Container)
+		if err != nil {
+			return err
+		}
+		if err := conditions(r.Request, true, rec.ETag, rec.Modified, false); err != nil {
+			return err
+		}
+		if err := rec.Lease.check(r.Request, now(), true); err != nil {
+			return err
+		}
+		return tx.Delete(containerKey(acct, r.Container))
+	})
+	if err != nil {
+		return err
+	}
+	// The container is gone for every caller now; its blobs go in batches.
+	s.purgeContainer(acct, r.Container)
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// purgeContainer deletes every blob and uncommitted block of a container
+// that no longer exists, a batch per transaction.
+func (s *Service) purgeContainer(acct, c string) {
+	for _, prefix := range [][]byte{blobPrefix(acct, c), uncommittedPrefix(acct, c)} {
+		for {
+			type item struct {
+				key []byte
+				ids []string
+			}
+			var batch []item
+			err := s.db.View(func(tx *sse.Tx) error {
+				return tx.Scan(prefix, nil, func(k, v []byte) error {
+					it := item{key: append([]byte(nil), k...)}
+					var b blobRec
+					var u uncommittedRec
+					if prefix[0] == 'b' {
+						if jsonDecode(v, &b) == nil {
+							it.ids = b.extents()
+						}
+					} else if jsonDecode(v, &u) == nil {
+						it.ids = []string{u.Ext.ID}
+					}
+					batch = append(batch, it)
+					if len(batch) == 256 {
+						return sse.ErrStop
+					}
+					return nil
+				})
+			})
+			if err != nil || len(batch) == 0 {
+				if err != nil {
+					s.log.Error("purging a deleted container", "container", c, "err", err)
+				}
+				break
+			}
+			if err := s.db.Update(func(tx *sse.Tx) error {
+				for _, it := range batch {
+					if err := tx.Delete(it.key); err != nil {
+						return err
+					}
+					if err := tx.Retarget(it.ids, nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				s.log.Error("purging a deleted container", "container", c, "err", err)
+				return
+			}
+		}
+	}
+}
+
+func (s *Service) containerProperties(w http.ResponseWriter, r *edge.Request) error {
+	rec, err := s.container(r.Account.Name, r.Container)
+	if err != nil {
+		return err
+	}
+	if err := anonymousAllowed(r, rec, true); err != nil {
+		return err
+	}
+	t := now()
+	if r.Header.Get("x-ms-lease-id") != "" {
+		if err := rec.Lease.check(r.Request, t, true); err != nil {
+			return err
+		}
+	}
+	h := w.Header()
+	h.Set("ETag", rec.ETag)
+	h.Set("Last-Modified", httpTime(rec.Modified))
+	writeMetadata(h, rec.Metadata)
+	if r.Route.Comp == "" {
+		rec.Lease.writeHeaders(h, t)
+		if rec.Public != "" {
+			h.Set("x-ms-blob-public-access", rec.Public)
+		}
+		h.Set("x-ms-has-immutability-policy", "false")
+		h.Set("x-ms-has-legal-hold", "false")
+		h.Set("x-ms-default-encryption-scope", defaultScope(rec))
+		h.Set("x-ms-deny-encryption-scope-override", boolStr(rec.DenyOverride))
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func defaultScope(rec *containerRec) string {
+	if rec.DefaultScope == "" {
+		return "$account-encryption-key"
+	}
+	return rec.DefaultScope
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// updateContainer applies fn to a container record under its conditions.
+func (s *Service) updateContainer(r *edge.Request, checkLease bool, fn func(rec *containerRec, t time.Time) error) (*containerRec, error) {
+	kek, err := s.kek(r.Account.Name)
+	if err != nil {
+		return nil, err
+	}
+	key := containerKey(r.Account.Name, r.Container)
+	var out *containerRec
+	err = s.db.Update(func(tx *sse.Tx) error {
+		rec, err := loadContainer(tx, r.Account.Name, r.Container)
+		if err != nil {
+			return err
+		}
+		if err := conditions(r.Request, true, rec.ETag, rec.Modified, false); err != nil {
+			return err
+		}
+		t := now()
+		if checkLease {
+			if err := rec.Lease.check(r.Request, t, true); err != nil {
+				return err
+			}
+		}
+		if err := fn(rec, t); err != nil {
+			return err
+		}
+		out = rec
+		return putJSON(tx, key, rec, kek)
+	})
+	return out, err
+}
+
+func (s *Service) setContainerMetadata(w http.ResponseWriter, r *edge.Request) error {
+	meta, err := metadataFrom(r.Header)
+	if err != nil {
+		return err
+	}
+	if r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Unmodified-Since") != "" {
+		return edge.ErrInvalidHeaderValue.With("Set Container Metadata accepts only If-Modified-Since.")
+	}
+	rec, err := s.updateContainer(r, r.Header.Get("x-ms-lease-id") != "", func(rec *containerRec, t time.Time) error {
+		rec.Metadata = meta
+		rec.Modified = t
+		rec.ETag = newETag(t)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", rec.ETag)
+	w.Header().Set("Last-Modified", httpTime(rec.Modified))
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+type signedID struct {
+	ID     string `xml:"Id" json:"id"`
+	Start  string `xml:"AccessPolicy>Start,omitempty" json:"start,omitempty"`
+	Expiry string `xml:"AccessPolicy>Expiry,omitempty" json:"expiry,omitempty"`
+	Perm   string `xml:"AccessPolicy>Permission,omitempty" json:"perm,omitempty"`
+}
+
+type signedIDs struct {
+	XMLName xml.Name   `xml:"SignedIdentifiers"`
+	IDs     []signedID `xml:"SignedIdentifier"`
+}
+
+func (s *Service) getContainerACL(w http.ResponseWriter, r *edge.Request) error {
+	rec, err := s.container(r.Account.Name, r.Container)
+	if err != nil {
+		return err
+	}
+	if r.Header.Get("x-ms-lease-id") != "" {
+		if err := rec.Lease.check(r.Request, now(), true); err != nil {
+			return err
+		}
+	}
+	h := w.Header()
+	h.Set("ETag", rec.ETag)
+	h.Set("Last-Modified", httpTime(rec.Modified))
+	if rec.Public != "" {
+		h.Set("x-ms-blob-public-access", rec.Public)
+	}
+	return writeXML(w, http.StatusOK, signedIDs{IDs: rec.ACL})
+}
+
+func (s *Service) setContainerACL(w http.ResponseWriter, r *edge.Request) error {
+	pub, err := publicAccess(r.Request)
+	if err != nil {
+		return err
+	}
+	var ids signedIDs
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		if err := xml.Unmarshal(body, &ids); err != nil {
+			return edge.ErrInvalidXML
+		}
+	}
+	if len(ids.IDs) > 5 {
+		return edge.ErrInvalidXML.With("At most five stored access policies may be set on a container.")
+	}
+	for _, id := range ids.IDs {
+		if len(id.ID) == 0 || len(id.ID) > 64 {
+			return edge.ErrInvalidXML.With("A signed identifier must be 1 to 64 characters long.")
+		}
+	}
+	rec, err := s.updateContainer(r, r.Header.Get("x-ms-lease-id") != "", func(rec *containerRec, t time.Time) error {
+		rec.Public = pub
+		rec.ACL = ids.IDs
+		rec.Modified = t
+		rec.ETag = newETag(t)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", rec.ETag)
+	w.Header().Set("Last-Modified", httpTime(rec.Modified))
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Service) leaseContainer(w http.ResponseWriter, r *edge.Request) error {
+	var res leaseResult
+	rec, err := s.updateContainer(r, false, func(rec *containerRec, t time.Time) error {
+		var err error
+		res, err = rec.Lease.apply(r.Request, t)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeLeaseResult(w, res, rec.ETag, rec.Modified)
+	return nil
+}
+
+func writeXML(w http.ResponseWriter, status int, v any) error {
+	out, err := xml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	w.Write([]byte(xml.Header))
+	_, err = w.Write(out)
+	return err
+}

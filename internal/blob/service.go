@@ -1,0 +1,163 @@
+package blob
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/atrest/atrest/internal/edge"
+	"github.com/atrest/atrest/internal/sse"
+)
+
+// Version is the newest x-ms-version this service knows; requests with any
+// version, older or newer, are answered.
+const Version = "2026-12-06"
+
+// Service is the Blob service over an encrypted store.
+type Service struct {
+	db   *sse.DB
+	keys *sse.Keyring
+	log  *slog.Logger
+}
+
+// New makes a Blob service storing through db with keys from keys.
+func New(db *sse.DB, keys *sse.Keyring, log *slog.Logger) *Service {
+	return &Service{db: db, keys: keys, log: log}
+}
+
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+	// Azure's limits for the newest versions.
+	maxPutBlob     = 5000 * mib
+	maxBlock       = 4000 * mib
+	maxAppendBlock = 100 * mib
+	maxPage        = 4 * mib
+	maxXMLBody     = 4 * mib
+	maxBlocks      = 50000
+)
+
+// Routes is the Blob REST API, one row per operation.
+func (s *Service) Routes() []edge.Route {
+	const (
+		svc = edge.LevelService
+		ctr = edge.LevelContainer
+		obj = edge.LevelObject
+		key = edge.AuthKey
+		pub = edge.AuthAnonymous
+	)
+	G, P, H, D := http.MethodGet, http.MethodPut, http.MethodHead, http.MethodDelete
+	return []edge.Route{
+		{Name: "GetBlobServiceProperties", Method: G, Level: svc, Restype: "service", Comp: "properties", Auth: key, Handle: s.getServiceProperties},
+		{Name: "SetBlobServiceProperties", Method: P, Level: svc, Restype: "service", Comp: "properties", Auth: key, BodyLimit: maxXMLBody, Handle: s.setServiceProperties},
+		{Name: "ListContainers", Method: G, Level: svc, Comp: "list", Auth: key, Handle: s.listContainers},
+		{Name: "GetAccountInformation", Method: G, Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "GetAccountInformation", Method: H, Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+
+		{Name: "CreateContainer", Method: P, Level: ctr, Restype: "container", Auth: key, Handle: s.createContainer},
+		{Name: "DeleteContainer", Method: D, Level: ctr, Restype: "container", Auth: key, Handle: s.deleteContainer},
+		{Name: "GetContainerProperties", Method: G, Level: ctr, Restype: "container", Auth: pub, Handle: s.containerProperties},
+		{Name: "GetContainerProperties", Method: H, Level: ctr, Restype: "container", Auth: pub, Handle: s.containerProperties},
+		{Name: "GetContainerMetadata", Method: G, Level: ctr, Restype: "container", Comp: "metadata", Auth: pub, Handle: s.containerProperties},
+		{Name: "GetContainerMetadata", Method: H, Level: ctr, Restype: "container", Comp: "metadata", Auth: pub, Handle: s.containerProperties},
+		{Name: "SetContainerMetadata", Method: P, Level: ctr, Restype: "container", Comp: "metadata", Auth: key, Handle: s.setContainerMetadata},
+		{Name: "GetContainerACL", Method: G, Level: ctr, Restype: "container", Comp: "acl", Auth: key, Handle: s.getContainerACL},
+		{Name: "GetContainerACL", Method: H, Level: ctr, Restype: "container", Comp: "acl", Auth: key, Handle: s.getContainerACL},
+		{Name: "SetContainerACL", Method: P, Level: ctr, Restype: "container", Comp: "acl", Auth: key, BodyLimit: maxXMLBody, Handle: s.setContainerACL},
+		{Name: "LeaseContainer", Method: P, Level: ctr, Restype: "container", Comp: "lease", Auth: key, Handle: s.leaseContainer},
+		{Name: "ListBlobs", Method: G, Level: ctr, Restype: "container", Comp: "list", Auth: pub, Handle: s.listBlobs},
+		{Name: "GetAccountInformation", Method: G, Level: ctr, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "GetAccountInformation", Method: H, Level: ctr, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+
+		{Name: "CopyBlob", Method: P, Level: obj, Header: "x-ms-copy-source", Auth: key, Handle: s.copyBlob},
+		{Name: "PutBlob", Method: P, Level: obj, Auth: key, BodyLimit: maxPutBlob, Handle: s.putBlob},
+		{Name: "PutBlock", Method: P, Level: obj, Comp: "block", Auth: key, BodyLimit: maxBlock, Handle: s.putBlock},
+		{Name: "PutBlockList", Method: P, Level: obj, Comp: "blocklist", Auth: key, BodyLimit: maxXMLBody, Handle: s.putBlockList},
+		{Name: "GetBlockList", Method: G, Level: obj, Comp: "blocklist", Auth: pub, Handle: s.getBlockList},
+		{Name: "GetBlob", Method: G, Level: obj, Auth: pub, Handle: s.getBlob},
+		{Name: "GetBlobProperties", Method: H, Level: obj, Auth: pub, Handle: s.getBlob},
+		{Name: "DeleteBlob", Method: D, Level: obj, Auth: key, Handle: s.deleteBlob},
+		{Name: "SetBlobProperties", Method: P, Level: obj, Comp: "properties", Auth: key, Handle: s.setBlobProperties},
+		{Name: "GetBlobMetadata", Method: G, Level: obj, Comp: "metadata", Auth: pub, Handle: s.getBlob},
+		{Name: "GetBlobMetadata", Method: H, Level: obj, Comp: "metadata", Auth: pub, Handle: s.getBlob},
+		{Name: "SetBlobMetadata", Method: P, Level: obj, Comp: "metadata", Auth: key, Handle: s.setBlobMetadata},
+		{Name: "SnapshotBlob", Method: P, Level: obj, Comp: "snapshot", Auth: key, Handle: s.snapshotBlob},
+		{Name: "LeaseBlob", Method: P, Level: obj, Comp: "lease", Auth: key, Handle: s.leaseBlob},
+		{Name: "SetBlobTier", Method: P, Level: obj, Comp: "tier", Auth: key, Handle: s.setTier},
+		{Name: "AbortCopyBlob", Method: P, Level: obj, Comp: "copy", Auth: key, Handle: s.abortCopy},
+		{Name: "AppendBlock", Method: P, Level: obj, Comp: "appendblock", Auth: key, BodyLimit: maxAppendBlock, Handle: s.appendBlock},
+		{Name: "PutPage", Method: P, Level: obj, Comp: "page", Auth: key, BodyLimit: maxPage, Handle: s.putPage},
+		{Name: "GetPageRanges", Method: G, Level: obj, Comp: "pagelist", Auth: pub, Handle: s.getPageRanges},
+		{Name: "GetAccountInformation", Method: G, Level: obj, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "GetAccountInformation", Method: H, Level: obj, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+	}
+}
+
+func (s *Service) kek(acct string) (sse.KEK, error) {
+	return s.keys.ServiceKEK(sse.ServiceRef(acct))
+}
+
+func (s *Service) accountInfo(w http.ResponseWriter, r *edge.Request) error {
+	h := w.Header()
+	h.Set("x-ms-sku-name", "Standard_LRS")
+	h.Set("x-ms-account-kind", "StorageV2")
+	h.Set("x-ms-is-hns-enabled", "false")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// serviceEndpoint is the account URL as the client reached it.
+func serviceEndpoint(r *edge.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/" + r.Account.Name + "/"
+}
+
+// metadataFrom collects x-ms-meta-* headers. Go's HTTP server canonicalises
+// header names, so metadata names are stored lower-cased (Azure compares
+// them case-insensitively).
+func metadataFrom(h http.Header) (map[string]string, error) {
+	var m map[string]string
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if !strings.HasPrefix(lk, "x-ms-meta-") {
+			continue
+		}
+		name := lk[len("x-ms-meta-"):]
+		if !validMetaName(name) {
+			return nil, &edge.Error{Status: http.StatusBadRequest, Code: "InvalidMetadata", Message: "The metadata specified is invalid. It has characters that are not permitted."}
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[name] = strings.Join(v, ",")
+	}
+	size := 0
+	for k, v := range m {
+		size += len(k) + len(v)
+	}
+	if size > 8*kib {
+		return nil, &edge.Error{Status: http.StatusBadRequest, Code: "MetadataTooLarge", Message: "The size of the specified metadata exceeds the maximum size permitted."}
+	}
+	return m, nil
+}
+
+func validMetaName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i, c := range n {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (i > 0 && c == '-')) {
+			return false
+		}
+	}
+	return true
+}
+
+func writeMetadata(h http.Header, m map[string]string) {
+	for k, v := range m {
+		h["x-ms-meta-"+k] = []string{v}
+	}
+}

@@ -1,0 +1,241 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Level is how deep a path reaches: the account, a container (or queue or
+// table), or an object within it.
+type Level int
+
+const (
+	LevelService Level = iota
+	LevelContainer
+	LevelObject
+)
+
+// Auth says who may call an operation.
+type Auth int
+
+const (
+	AuthKey       Auth = iota // an account credential is required
+	AuthAnonymous             // anonymous callers reach the handler, which decides
+)
+
+// Route declares one operation: how it is recognised and how it runs. The
+// first row that matches wins, so rows with a Header condition come before
+// the row they refine.
+type Route struct {
+	Name      string // the REST operation, for logs
+	Method    string
+	Level     Level
+	Restype   string // required value of ?restype, "" for absent
+	Comp      string // required value of ?comp, "" for absent
+	Header    string // a header that must be present (e.g. x-ms-copy-source)
+	Auth      Auth
+	BodyLimit int64 // largest request body accepted
+	Handle    func(w http.ResponseWriter, r *Request) error
+}
+
+// Request is what a handler gets.
+type Request struct {
+	*http.Request
+	ID        string
+	Version   string
+	Account   *Account
+	Container string // "" at service level
+	Object    string // "" above object level
+	Anonymous bool
+	Route     *Route
+}
+
+// Service is one Azure-style endpoint (Blob, Queue, Table).
+type Service struct {
+	Name     string
+	Flavor   Flavor
+	Routes   []Route
+	Accounts Accounts
+	Errors   ErrorWriter
+	Log      *slog.Logger
+	// Version is the x-ms-version echoed when a request sends none.
+	Version string
+	// Split parses the path below the account into container and object;
+	// nil means "first segment is the container, the rest is the object".
+	Split func(rest string) (container, object string)
+}
+
+// ServeHTTP dispatches one request.
+func (s *Service) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	r := &Request{Request: hr, ID: uuid.NewString()}
+	h := w.Header()
+	h.Set("x-ms-request-id", r.ID)
+	h.Set("Server", "atrest")
+	r.Version = hr.Header.Get("x-ms-version")
+	if r.Version == "" {
+		r.Version = s.Version
+	}
+	h.Set("x-ms-version", r.Version)
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	if cid := hr.Header.Get("x-ms-client-request-id"); cid != "" {
+		h.Set("x-ms-client-request-id", cid)
+	}
+	err := s.serve(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+	}
+}
+
+func (s *Service) serve(w http.ResponseWriter, r *Request) error {
+	raw := rawPath(r.Request)
+	trimmed := strings.TrimPrefix(raw, "/")
+	acctName, rest, _ := strings.Cut(trimmed, "/")
+	acct := s.Accounts[acctName]
+	if acct == nil {
+		return ErrInvalidURI.With("The account %q does not exist on this server.", acctName)
+	}
+	r.Account = acct
+	decoded := strings.TrimPrefix(r.URL.Path, "/")
+	_, drest, _ := strings.Cut(decoded, "/")
+	if s.Split != nil {
+		r.Container, r.Object = s.Split(drest)
+	} else {
+		r.Container, r.Object, _ = strings.Cut(drest, "/")
+	}
+	level := LevelService
+	if r.Object != "" {
+		level = LevelObject
+	} else if r.Container != "" {
+		level = LevelContainer
+	}
+	route, err := s.match(r.Request, level)
+	if err != nil {
+		return err
+	}
+	r.Route = route
+	if err := s.authenticate(r, raw, "/"+rest); err != nil {
+		return err
+	}
+	if r.ContentLength > route.BodyLimit {
+		return ErrBodyTooLarge
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, route.BodyLimit)
+	}
+	return route.Handle(w, r)
+}
+
+func (s *Service) match(r *http.Request, level Level) (*Route, error) {
+	q := r.URL.Query()
+	restype, comp := q.Get("restype"), q.Get("comp")
+	method := r.Method
+	var sameResource bool
+	for i := range s.Routes {
+		rt := &s.Routes[i]
+		if rt.Level != level || rt.Restype != restype || rt.Comp != comp {
+			continue
+		}
+		sameResource = true
+		if rt.Method != method {
+			continue
+		}
+		if rt.Header != "" && r.Header.Get(rt.Header) == "" {
+			continue
+		}
+		return rt, nil
+	}
+	if sameResource {
+		return nil, ErrUnsupportedVerb
+	}
+	return nil, ErrInvalidQueryParameter.With("The requested combination of restype=%q and comp=%q is not supported here.", restype, comp)
+}
+
+func (s *Service) authenticate(r *Request, rawFull, rawRest string) error {
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		if r.Route.Auth == AuthAnonymous {
+			r.Anonymous = true
+			return nil
+		}
+		return ErrNoAuthenticationInfo
+	}
+	scheme, cred, _ := strings.Cut(authz, " ")
+	if scheme != "SharedKey" && scheme != "SharedKeyLite" {
+		return ErrAuthenticationFailed.With("The authorization scheme %q is not supported.", scheme)
+	}
+	name, sig, ok := strings.Cut(strings.TrimSpace(cred), ":")
+	if !ok || name != r.Account.Name {
+		return ErrAuthenticationFailed.With("The account in the Authorization header does not match the request.")
+	}
+	if r.Header.Get("x-ms-date") == "" && r.Header.Get("Date") == "" {
+		return ErrAuthenticationFailed.With("Request date header not specified.")
+	}
+	paths := []string{rawFull}
+	if dec := r.URL.Path; dec != rawFull {
+		paths = append(paths, dec)
+	}
+	if !checkSharedKey(s.Flavor, r.Request, r.Account, scheme, sig, paths) {
+		return ErrAuthenticationFailed.With("The MAC signature found in the HTTP request is not the same as any computed signature.")
+	}
+	return nil
+}
+
+func rawPath(r *http.Request) string {
+	p := r.RequestURI
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		return r.URL.EscapedPath()
+	}
+	if p == "" {
+		return r.URL.EscapedPath()
+	}
+	return p
+}
+
+func (s *Service) writeError(w http.ResponseWriter, r *Request, err error) {
+	var e *Error
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &mbe):
+		e = ErrBodyTooLarge
+	case errors.Is(err, syscall.ENOSPC):
+		s.Log.Error("storage full", "request", r.ID, "err", err)
+		e = ErrInsufficientStorage
+	case errors.Is(err, context.Canceled), errors.Is(err, io.ErrUnexpectedEOF):
+		s.Log.Info("request cut off", "request", r.ID, "err", err)
+		e = ErrInvalidInput.With("The request body ended before its declared length.")
+	default:
+		s.Log.Error("internal error", "request", r.ID, "op", routeName(r), "err", err)
+		e = ErrInternal
+	}
+	h := w.Header()
+	h.Set("x-ms-error-code", e.Code)
+	for k, v := range e.Header {
+		h.Set(k, v)
+	}
+	if r.Method == http.MethodHead || e.Status == http.StatusNotModified {
+		w.WriteHeader(e.Status)
+		return
+	}
+	s.Errors(w, e, r.ID)
+}
+
+func routeName(r *Request) string {
+	if r.Route == nil {
+		return ""
+	}
+	return r.Route.Name
+}
+
+func nowRFC3339() string { return time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z") }

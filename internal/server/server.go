@@ -1,0 +1,180 @@
+// Package server wires atrest's parts into running listeners: it opens the
+// stores, the keyring and the encryption layer, builds each service and
+// serves it. Configuration arrives ready-made in a Config; nothing here
+// reads flags or the environment.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/atrest/atrest/internal/blob"
+	"github.com/atrest/atrest/internal/edge"
+	"github.com/atrest/atrest/internal/secret"
+	"github.com/atrest/atrest/internal/sse"
+	"github.com/atrest/atrest/internal/store/boltmeta"
+	"github.com/atrest/atrest/internal/store/fsobjects"
+)
+
+// Config is everything Start needs, already validated.
+type Config struct {
+	Host     string
+	BlobPort int // 0 picks a free port
+	DataDir  string
+	Accounts edge.Accounts
+	// RootKey seals every service-managed key. Zero means: use (or create)
+	// the development root key file in DataDir.
+	RootKey secret.Key
+	// HTTPS serves the storage endpoints over TLS.
+	HTTPS bool
+	// CertFile and KeyFile name a certificate to serve; empty means a
+	// certificate issued by the local CA kept in DataDir.
+	CertFile, KeyFile string
+	// InlineMax is the largest content extent kept in the metadata store.
+	InlineMax int64
+	Log       *slog.Logger
+}
+
+// Server is a running atrest.
+type Server struct {
+	cfg      Config
+	Stores   *Stores
+	BlobURL  string
+	CAFile   string // the local CA certificate, when one is in use
+	servers  []*http.Server
+	serveErr chan error
+}
+
+// Stores are the opened storage layers, shared by services and tools.
+type Stores struct {
+	Meta    *boltmeta.DB
+	Objects *fsobjects.Dir
+	Keys    *sse.Keyring
+	DB      *sse.DB
+}
+
+// OpenStores opens (or creates) the data directory's stores.
+func OpenStores(dir string, root secret.Key, inlineMax int64, log *slog.Logger) (*Stores, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if root.IsZero() {
+		var err error
+		if root, err = devRootKey(dir, log); err != nil {
+			return nil, err
+		}
+	}
+	meta, err := boltmeta.Open(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		return nil, err
+	}
+	objs, err := fsobjects.Open(filepath.Join(dir, "objects"))
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	keys, err := sse.NewKeyring(root, meta)
+	if err != nil {
+		meta.Close()
+		return nil, err
+	}
+	db := sse.NewDB(meta, objs, keys, sse.Options{InlineMax: inlineMax, Log: log})
+	return &Stores{Meta: meta, Objects: objs, Keys: keys, DB: db}, nil
+}
+
+// Close closes the stores after pending commits.
+func (s *Stores) Close() error { return s.Meta.Close() }
+
+// Start opens the stores and begins serving; it returns once listening.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.InlineMax == 0 {
+		cfg.InlineMax = 256 << 10
+	}
+	st, err := OpenStores(cfg.DataDir, cfg.RootKey, cfg.InlineMax, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := st.DB.Sweep(); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		cfg.Log.Info("removed extents left by an interrupted write", "count", n)
+	}
+	s := &Server{cfg: cfg, Stores: st, serveErr: make(chan error, 4)}
+	var tlsCfg *tls.Config
+	if cfg.HTTPS {
+		tlsCfg, s.CAFile, err = serverTLS(cfg, st)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	bs := blob.New(st.DB, st.Keys, cfg.Log)
+	blobSvc := &edge.Service{Name: "blob", Flavor: edge.FlavorBlobQueue, Routes: bs.Routes(), Accounts: cfg.Accounts,
+		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version}
+	s.BlobURL, err = s.listen(cfg.Host, cfg.BlobPort, blobSvc, tlsCfg)
+	if err != nil {
+		s.Shutdown(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) listen(host string, port int, h http.Handler, tlsCfg *tls.Config) (string, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(port)))
+	if err != nil {
+		return "", err
+	}
+	scheme := "http"
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+		scheme = "https"
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelDebug)}
+	s.servers = append(s.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr <- err
+		}
+	}()
+	return scheme + "://" + ln.Addr().String(), nil
+}
+
+// Shutdown stops accepting requests, waits for those in flight (whose
+// writes are durable before they are answered) and closes the stores.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var first error
+	for _, srv := range s.servers {
+		if err := srv.Shutdown(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := s.Stores.Close(); err != nil && first == nil {
+		first = err
+	}
+	return first
+}
+
+// Err reports a listener that failed after Start.
+func (s *Server) Err() <-chan error { return s.serveErr }
+
+// ConnectionString is a ready connection string for an account.
+func (s *Server) ConnectionString(acct string, key string) string {
+	proto := "http"
+	if s.cfg.HTTPS {
+		proto = "https"
+	}
+	return fmt.Sprintf("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;", proto, acct, key, s.BlobURL, acct)
+}
