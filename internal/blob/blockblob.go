@@ -346,9 +346,9 @@ func (s *Service) putBlockList(w http.ResponseWriter, r *edge.Request) error {
 }
 
 type blockListXML struct {
-	XMLName     xml.Name    `xml:"BlockList"`
-	Committed   *blocksXML  `xml:"CommittedBlocks"`
-	Uncommitted *blocksXML  `xml:"UncommittedBlocks"`
+	XMLName     xml.Name   `xml:"BlockList"`
+	Committed   *blocksXML `xml:"CommittedBlocks"`
+	Uncommitted *blocksXML `xml:"UncommittedBlocks"`
 }
 
 type blocksXML struct {

@@ -26,6 +26,7 @@ func blobKey(acct, c, b, snap string) []byte {
 	}
 	return []byte("b\x00" + acct + "\x00" + c + "\x00" + b + "\x00" + snap)
 }
+
 // blobVersionsPrefix covers a blob and all its snapshots.
 func blobVersionsPrefix(acct, c, b string) []byte {
 	return []byte("b\x00" + acct + "\x00" + c + "\x00" + b + "\x00")
