@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 
@@ -66,3 +67,9 @@ func validAccountName(s string) bool {
 	}
 	return true
 }
+
+// DevKeyBytes is the development account key, decoded (for tests and tools).
+func DevKeyBytes() []byte { k, _ := secret.FromBase64(DevKey); return k.Bytes() }
+
+// B64 is standard base64.
+func B64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
