@@ -66,31 +66,20 @@ func cbcDecrypt(block cipher.Block, iv, ciphertext []byte) ([]byte, error) {
 
 // cbcSealer streams plaintext to padded CBC ciphertext.
 type cbcSealer struct {
+	chunks
 	mode cipher.BlockMode
 	src  io.Reader
 	buf  []byte
-	out  []byte
 	last bool
-	err  error
 }
 
 func newCBCSealer(block cipher.Block, iv []byte, src io.Reader) *cbcSealer {
-	return &cbcSealer{mode: cipher.NewCBCEncrypter(block, iv), src: src, buf: make([]byte, cbcChunk+blockSize)}
+	s := &cbcSealer{mode: cipher.NewCBCEncrypter(block, iv), src: src, buf: make([]byte, cbcChunk+blockSize)}
+	s.next = s.step
+	return s
 }
 
-func (s *cbcSealer) Read(p []byte) (int, error) {
-	for len(s.out) == 0 {
-		if s.err != nil {
-			return 0, s.err
-		}
-		s.err = s.next()
-	}
-	n := copy(p, s.out)
-	s.out = s.out[n:]
-	return n, nil
-}
-
-func (s *cbcSealer) next() error {
+func (s *cbcSealer) step() error {
 	if s.last {
 		return io.EOF
 	}
@@ -112,6 +101,7 @@ func (s *cbcSealer) next() error {
 // cbcOpener streams CBC ciphertext to plaintext. It holds back the last
 // block until the stream ends, so padding can be checked and removed.
 type cbcOpener struct {
+	chunks
 	mode  cipher.BlockMode
 	src   io.Reader
 	unpad bool
@@ -123,31 +113,19 @@ type cbcOpener struct {
 	buf       []byte // [held last block (16)][chunk]
 	held      bool   // buf[:16] holds a decrypted block not yet released
 	tailAt    int    // where the newest last block sits until it moves to buf[:16]
-	out       []byte
 	last      bool
-	err       error
 }
 
 func newCBCOpener(block cipher.Block, iv []byte, src io.Reader, ciphertextLen int64, unpad bool) *cbcOpener {
-	return &cbcOpener{
+	o := &cbcOpener{
 		mode: cipher.NewCBCDecrypter(block, iv), src: src, unpad: unpad,
 		left: ciphertextLen, wantPad: -1, buf: make([]byte, blockSize+cbcChunk),
 	}
+	o.next = o.step
+	return o
 }
 
-func (o *cbcOpener) Read(p []byte) (int, error) {
-	for len(o.out) == 0 {
-		if o.err != nil {
-			return 0, o.err
-		}
-		o.err = o.next()
-	}
-	n := copy(p, o.out)
-	o.out = o.out[n:]
-	return n, nil
-}
-
-func (o *cbcOpener) next() error {
+func (o *cbcOpener) step() error {
 	if o.last {
 		return io.EOF
 	}

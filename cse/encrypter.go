@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // Encrypter writes client-side encrypted data. The zero value plus a KEK
@@ -75,55 +74,4 @@ func (e *Encrypter) contentKeyFrom(ctx context.Context, protocol string, region 
 		ed.EncryptedRegionInfo = &EncryptedRegionInfo{DataLength: region, NonceLength: nonceSize}
 	}
 	return contentKey{cek: cek, ed: ed}, nil
-}
-
-// EncryptedBlob is the ciphertext of one blob as an io.Reader, with the
-// metadata to store beside it. Memory use is one region whatever the size.
-type EncryptedBlob struct {
-	ed       *EncryptionData
-	metadata string
-	r        io.Reader
-}
-
-// EncryptBlob starts encrypting plaintext. The metadata is known at once, so
-// it can go on the first upload request; the ciphertext is read from the
-// returned blob. An empty plaintext gives an empty 2.x ciphertext.
-func (e *Encrypter) EncryptBlob(ctx context.Context, plaintext io.Reader) (*EncryptedBlob, error) {
-	protocol, region, err := e.blobProtocol()
-	if err != nil {
-		return nil, err
-	}
-	ck, err := e.newContentKey(ctx, protocol, region)
-	if err != nil {
-		return nil, err
-	}
-	return encryptBlobWith(ck, plaintext), nil
-}
-
-func encryptBlobWith(ck contentKey, plaintext io.Reader) *EncryptedBlob {
-	ck.ed.EncryptionMode = EncryptionModeFullBlob
-	b := &EncryptedBlob{ed: ck.ed, metadata: ck.ed.String()}
-	if ck.ed.isV2() {
-		b.r = newRegionSealer(newGCM(ck.cek), int(ck.ed.EncryptedRegionInfo.DataLength), plaintext)
-	} else {
-		b.r = newCBCSealer(newAESBlock(ck.cek), ck.ed.ContentEncryptionIV, plaintext)
-	}
-	ck.cek.wipe()
-	return b
-}
-
-// Read reads ciphertext.
-func (b *EncryptedBlob) Read(p []byte) (int, error) { return b.r.Read(p) }
-
-// Metadata is the value to store as blob metadata MetadataKey ("encryptiondata").
-func (b *EncryptedBlob) Metadata() string { return b.metadata }
-
-// EncryptionData is the parsed form of Metadata. Do not modify it.
-func (b *EncryptedBlob) EncryptionData() *EncryptionData { return b.ed }
-
-// CiphertextSize is the stored size for a plaintext of n bytes, e.g. for a
-// Content-Length header.
-func (b *EncryptedBlob) CiphertextSize(n int64) int64 {
-	c, _ := b.ed.CiphertextSize(n)
-	return c
 }

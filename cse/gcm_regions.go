@@ -25,33 +25,22 @@ func newGCM(cek secret) cipher.AEAD {
 // regionSealer reads plaintext and yields 2.x ciphertext. An empty plaintext
 // yields no regions at all, and a plaintext of k·D bytes exactly k regions.
 type regionSealer struct {
+	chunks
 	aead  cipher.AEAD
 	src   io.Reader
 	data  int // D
 	index uint64
 	buf   []byte // nonce ‖ region ‖ tag
-	out   []byte
-	last  bool // a short region was read: the plaintext has ended
-	err   error
+	last  bool   // a short region was read: the plaintext has ended
 }
 
 func newRegionSealer(aead cipher.AEAD, dataLen int, src io.Reader) *regionSealer {
-	return &regionSealer{aead: aead, src: src, data: dataLen, buf: make([]byte, nonceSize+dataLen+tagSize)}
+	s := &regionSealer{aead: aead, src: src, data: dataLen, buf: make([]byte, nonceSize+dataLen+tagSize)}
+	s.next = s.step
+	return s
 }
 
-func (s *regionSealer) Read(p []byte) (int, error) {
-	for len(s.out) == 0 {
-		if s.err != nil {
-			return 0, s.err
-		}
-		s.err = s.next()
-	}
-	n := copy(p, s.out)
-	s.out = s.out[n:]
-	return n, nil
-}
-
-func (s *regionSealer) next() error {
+func (s *regionSealer) step() error {
 	if s.last {
 		return io.EOF
 	}
@@ -76,6 +65,7 @@ func (s *regionSealer) next() error {
 // regionOpener reads 2.x ciphertext and yields plaintext one verified region
 // at a time: a region's plaintext is released only after its tag checks.
 type regionOpener struct {
+	chunks
 	aead   cipher.AEAD
 	src    io.Reader
 	region int64  // R = N + D + T
@@ -88,9 +78,7 @@ type regionOpener struct {
 	strictEnd bool
 	nonces    nonceSequence
 	buf       []byte
-	out       []byte
 	last      bool
-	err       error
 }
 
 func newRegionOpener(aead cipher.AEAD, ri *EncryptedRegionInfo, src io.Reader, firstIndex uint64, ciphertextLen int64, anyNonce bool) *regionOpener {
@@ -101,25 +89,15 @@ func newRegionOpener(aead cipher.AEAD, ri *EncryptedRegionInfo, src io.Reader, f
 	if ciphertextLen >= 0 {
 		initial = min(initial, ciphertextLen)
 	}
-	return &regionOpener{
+	o := &regionOpener{
 		aead: aead, src: src, region: r, index: firstIndex, left: ciphertextLen,
 		nonces: newNonceSequence(anyNonce), buf: make([]byte, 0, initial),
 	}
+	o.next = o.step
+	return o
 }
 
-func (o *regionOpener) Read(p []byte) (int, error) {
-	for len(o.out) == 0 {
-		if o.err != nil {
-			return 0, o.err
-		}
-		o.err = o.next()
-	}
-	n := copy(p, o.out)
-	o.out = o.out[n:]
-	return n, nil
-}
-
-func (o *regionOpener) next() error {
+func (o *regionOpener) step() error {
 	if o.last {
 		return io.EOF
 	}

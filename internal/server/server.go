@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/atrest/atrest/internal/blob"
@@ -51,6 +52,8 @@ type Server struct {
 	CAFile   string // the local CA certificate, when one is in use
 	servers  []*http.Server
 	serveErr chan error
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Stores are the opened storage layers, shared by services and tools.
@@ -155,16 +158,17 @@ func (s *Server) listen(host string, port int, h http.Handler, tlsCfg *tls.Confi
 // Shutdown stops accepting requests, waits for those in flight (whose
 // writes are durable before they are answered) and closes the stores.
 func (s *Server) Shutdown(ctx context.Context) error {
-	var first error
-	for _, srv := range s.servers {
-		if err := srv.Shutdown(ctx); err != nil && first == nil {
-			first = err
+	s.stopOnce.Do(func() {
+		for _, srv := range s.servers {
+			if err := srv.Shutdown(ctx); err != nil && s.stopErr == nil {
+				s.stopErr = err
+			}
 		}
-	}
-	if err := s.Stores.Close(); err != nil && first == nil {
-		first = err
-	}
-	return first
+		if err := s.Stores.Close(); err != nil && s.stopErr == nil {
+			s.stopErr = err
+		}
+	})
+	return s.stopErr
 }
 
 // Err reports a listener that failed after Start.
