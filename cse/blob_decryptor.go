@@ -37,7 +37,7 @@ func (b *BlobDecryptor) NewReader(ciphertext io.Reader) io.Reader {
 func (b *BlobDecryptor) NewReaderSize(ciphertext io.Reader, plaintextSize int64) io.Reader {
 	c, err := b.ed.CiphertextSize(plaintextSize)
 	if err != nil || plaintextSize < 0 {
-		return errReader{ErrDecrypt}
+		return errReader{ErrInvalidRange}
 	}
 	if b.aead != nil {
 		o := newRegionOpener(b.aead, b.ed.EncryptedRegionInfo, ciphertext, 0, c, b.anyNonce)

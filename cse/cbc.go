@@ -168,7 +168,7 @@ func (o *cbcOpener) step() error {
 	if o.held {
 		start = 0
 	}
-	o.tailAt = blockSize + n - blockSize
+	o.tailAt = n // the chunk's last block is buf[n : n+16]; hold it back
 	o.out = o.buf[start:o.tailAt]
 	o.held = false
 	return nil

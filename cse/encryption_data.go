@@ -70,8 +70,9 @@ type EncryptedRegionInfo struct {
 	NonceLength int64
 }
 
-// MarshalJSON implements json.Marshaler with the Python SDK's layout.
-func (ed *EncryptionData) MarshalJSON() ([]byte, error) {
+// MarshalJSON implements json.Marshaler with the Python SDK's layout. It
+// has a value receiver so that documents held by value marshal this way too.
+func (ed EncryptionData) MarshalJSON() ([]byte, error) {
 	var w, a pyObject
 	w.str("KeyId", ed.WrappedContentKey.KeyID)
 	w.str("EncryptedKey", base64.StdEncoding.EncodeToString(ed.WrappedContentKey.EncryptedKey))

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
 	"github.com/atrest/atrest/internal/edge"
@@ -70,6 +72,16 @@ func (ts *testServer) stop() {
 func (ts *testServer) client(t testing.TB) *azblob.Client {
 	t.Helper()
 	c, err := azblob.NewClientFromConnectionString(ts.conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// clientNoRetry fails on the first error instead of retrying 5xx answers.
+func (ts *testServer) clientNoRetry(t testing.TB) *azblob.Client {
+	t.Helper()
+	c, err := azblob.NewClientFromConnectionString(ts.conn, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,4 +153,11 @@ func pattern(n int, seed string) []byte {
 		out = append(out, h[:]...)
 	}
 	return out[:n]
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
