@@ -126,7 +126,7 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 		return err
 	}
 	wantMD5 := r.Header.Get("x-ms-range-get-content-md5") == "true"
-	if wantMD5 && (!br.set || rng.n > 4*mib) {
+	if wantMD5 && (!br.set || br.n < 0 || br.n > 4*mib) {
 		return edge.ErrOutOfRangeInput.With("x-ms-range-get-content-md5 needs a range of at most 4 MiB.")
 	}
 	status := http.StatusOK

@@ -163,7 +163,7 @@ func layout(headerSize, fileSize int64, segLog uint8) (segLayout, error) {
 // reads only the segments that hold it. No byte of a segment reaches w before
 // its tag verifies.
 func openSegments(w io.Writer, r io.ReaderAt, l segLayout, aead cipher.AEAD, prefix []byte, off, n int64) error {
-	if n == 0 {
+	if n == 0 && l.plainSize > 0 {
 		return nil
 	}
 	ct := getBuf(int(l.seg + tagSize))
@@ -171,7 +171,8 @@ func openSegments(w io.Writer, r io.ReaderAt, l segLayout, aead cipher.AEAD, pre
 	defer putBuf(ct)
 	defer putBuf(pt)
 	var nonce [12]byte
-	for i := off / l.seg; i*l.seg < off+n; i++ {
+	// An empty object is one empty segment: still authenticate it.
+	for i := off / l.seg; i*l.seg < off+n || (l.plainSize == 0 && i == 0); i++ {
 		last := i == l.nseg-1
 		size := l.seg + tagSize
 		if last {

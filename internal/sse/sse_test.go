@@ -367,3 +367,15 @@ func BenchmarkRawGCM(b *testing.B) {
 	}
 	_ = sha256.Sum256(out)
 }
+
+func TestEmptyExtentIsAuthenticated(t *testing.T) {
+	d, _, kr := testDB(t)
+	kek, _ := kr.ServiceKEK(ServiceRef("acct"))
+	ref := writeExtent(t, d, kek, "empty", nil)
+	if _, err := readRange(d, ref, "empty", 0, 0); err != nil {
+		t.Fatalf("empty extent: %v", err)
+	}
+	if _, err := readRange(d, ref, "other", 0, 0); !errors.Is(err, ErrAuth) {
+		t.Fatalf("empty extent under another name: %v", err)
+	}
+}
