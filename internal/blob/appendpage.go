@@ -1,9 +1,7 @@
 package blob
 
 import (
-	"encoding/base64"
 	"encoding/xml"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -299,6 +297,3 @@ func (s *Service) getPageRanges(w http.ResponseWriter, r *edge.Request) error {
 	h.Set("x-ms-blob-content-length", strconv.FormatInt(rec.Size, 10))
 	return writeXML(w, http.StatusOK, out)
 }
-
-var _ = fmt.Sprint
-var _ = base64.StdEncoding

@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -10,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/atrest/atrest/internal/edge"
 	"github.com/atrest/atrest/internal/sse"
@@ -189,7 +189,7 @@ type blobPrefixXML struct {
 	Name    string   `xml:"Name"`
 }
 
-type blobItem struct {
+type blobItemXML struct {
 	XMLName    xml.Name  `xml:"Blob"`
 	Name       string    `xml:"Name"`
 	Snapshot   string    `xml:"Snapshot,omitempty"`
@@ -283,7 +283,7 @@ func (s *Service) listBlobs(w http.ResponseWriter, r *edge.Request) error {
 				if err := json.Unmarshal(v, &b); err != nil {
 					return err
 				}
-				out.Blobs.Items = append(out.Blobs.Items, s.blobItem(name, snap, &b, inc, t))
+				out.Blobs.Items = append(out.Blobs.Items, blobItem(name, snap, &b, inc, t))
 				committed = append(committed, name)
 				count++
 				lastSuffix = string(k[len(base):])
@@ -306,9 +306,8 @@ func (s *Service) listBlobs(w http.ResponseWriter, r *edge.Request) error {
 	return writeXML(w, http.StatusOK, out)
 }
 
-func (s *Service) blobItem(name, snap string, b *blobRec, inc map[string]bool, t interface{ IsZero() bool }) blobItem {
-	tn := now()
-	state, status := b.Lease.state(tn)
+func blobItem(name, snap string, b *blobRec, inc map[string]bool, t time.Time) blobItemXML {
+	state, status := b.Lease.state(t)
 	p := blobProps{
 		CreationTime: httpTime(b.Created), LastModified: httpTime(b.Modified), ETag: b.ETag,
 		ContentLength: b.Size, ContentType: b.Headers.Type, ContentEncoding: b.Headers.Encoding,
@@ -339,7 +338,7 @@ func (s *Service) blobItem(name, snap string, b *blobRec, inc map[string]bool, t
 		p.CopyID, p.CopyStatus, p.CopySource, p.CopyProgress = c.ID, c.Status, c.Source, c.Progress
 		p.CopyCompletion = httpTime(c.Completed)
 	}
-	item := blobItem{Name: name, Snapshot: snap, Properties: p}
+	item := blobItemXML{Name: name, Snapshot: snap, Properties: p}
 	if inc["metadata"] {
 		item.Metadata = b.Metadata
 	}
@@ -359,7 +358,7 @@ func (s *Service) addUncommitted(out *blobList, acct, c, prefix, delim string, a
 		upper = string(m)
 	}
 	base := uncommittedPrefix(acct, c)
-	var extra []blobItem
+	var extra []blobItemXML
 	err := s.db.View(func(tx *sse.Tx) error {
 		seen := map[string]bool{}
 		return tx.ScanKeys(append(append([]byte{}, base...), prefix...), nil, func(k []byte) error {
@@ -375,7 +374,7 @@ func (s *Service) addUncommitted(out *blobList, acct, c, prefix, delim string, a
 			if tx.Has(blobKey(acct, c, name, "")) {
 				return nil
 			}
-			extra = append(extra, blobItem{Name: name, Properties: blobProps{BlobType: "BlockBlob", LeaseStatus: "unlocked", LeaseState: "available", ServerEncrypted: true}})
+			extra = append(extra, blobItemXML{Name: name, Properties: blobProps{BlobType: "BlockBlob", LeaseStatus: "unlocked", LeaseState: "available", ServerEncrypted: true}})
 			return nil
 		})
 	})
@@ -391,7 +390,7 @@ func (s *Service) addUncommitted(out *blobList, acct, c, prefix, delim string, a
 
 func itemName(v any) string {
 	switch it := v.(type) {
-	case blobItem:
+	case blobItemXML:
 		return it.Name
 	case blobPrefixXML:
 		return it.Name
@@ -500,5 +499,3 @@ func (p *serviceProps) merge(o *serviceProps) {
 		p.StaticWebsite = o.StaticWebsite
 	}
 }
-
-var _ = bytes.Compare
