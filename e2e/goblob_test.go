@@ -236,6 +236,28 @@ func TestGoBlockBlobs(t *testing.T) {
 	_, err = eb.CommitBlockList(cx, []string{b64("nope")}, nil)
 	wantCode(t, err, bloberror.InvalidBlockList)
 
+	// a blob with only uncommitted blocks is listed only when asked for
+	_, err = cc.NewBlockBlobClient("pending").StageBlock(cx, b64("p0"), body([]byte("pending")), nil)
+	must(t, err)
+	listNames := func(inc container.ListBlobsInclude) []string {
+		var out []string
+		pg := cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Include: inc, Prefix: to.Ptr("pe")})
+		for pg.More() {
+			p, err := pg.NextPage(cx)
+			must(t, err)
+			for _, it := range p.Segment.BlobItems {
+				out = append(out, *it.Name)
+			}
+		}
+		return out
+	}
+	if got := listNames(container.ListBlobsInclude{}); len(got) != 0 {
+		t.Fatalf("uncommitted blob listed by default: %v", got)
+	}
+	if got := listNames(container.ListBlobsInclude{UncommittedBlobs: true}); fmt.Sprint(got) != "[pending]" {
+		t.Fatalf("include=uncommittedblobs: %v", got)
+	}
+
 	// conditional requests
 	p, err = sb.GetProperties(cx, nil)
 	must(t, err)
