@@ -86,6 +86,8 @@ func TestGoContainers(t *testing.T) {
 	}
 
 	cc := c.ServiceClient().NewContainerClient("other")
+	_, err = c.UploadBuffer(cx, "other", "left-behind", []byte("x"), nil)
+	must(t, err)
 	_, err = cc.SetMetadata(cx, &container.SetMetadataOptions{Metadata: map[string]*string{"owner": to.Ptr("team-a")}})
 	must(t, err)
 	props, err := cc.GetProperties(cx, nil)
@@ -113,6 +115,12 @@ func TestGoContainers(t *testing.T) {
 	must(t, err)
 	_, err = cc.GetProperties(cx, nil)
 	wantCode(t, err, bloberror.ContainerNotFound)
+	// the name is free again, and the new container starts empty
+	_, err = c.CreateContainer(cx, "other", nil)
+	must(t, err)
+	if pg, err := cc.NewListBlobsFlatPager(nil).NextPage(cx); err != nil || len(pg.Segment.BlobItems) != 0 {
+		t.Fatalf("recreated container not empty: %v", err)
+	}
 
 	info, err := c.ServiceClient().GetAccountInfo(cx, nil)
 	must(t, err)

@@ -2,8 +2,10 @@ package blob
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/atrest/atrest/internal/edge"
@@ -67,8 +69,14 @@ func (s *Service) createContainer(w http.ResponseWriter, r *edge.Request) error 
 		DenyOverride: r.Header.Get("x-ms-deny-encryption-scope-override") == "true"}
 	key := containerKey(r.Account.Name, r.Container)
 	err = s.db.Update(func(tx *sse.Tx) error {
-		if tx.Has(key) {
+		var old containerRec
+		switch err := getJSON(tx, key, &old); {
+		case err == nil && old.Deleting:
+			return errContainerBeingDeleted
+		case err == nil:
 			return errContainerExists
+		case !errors.Is(err, sse.ErrNotFound):
+			return mapStoreErr(err, nil)
 		}
 		return putJSON(tx, key, &rec, kek)
 	})
@@ -87,6 +95,9 @@ func loadContainer(tx *sse.Tx, acct, c string) (*containerRec, error) {
 	var rec containerRec
 	if err := getJSON(tx, containerKey(acct, c), &rec); err != nil {
 		return nil, mapStoreErr(err, errContainerNotFound)
+	}
+	if rec.Deleting {
+		return nil, errContainerNotFound
 	}
 	return &rec, nil
 }
@@ -117,7 +128,11 @@ func anonymousAllowed(r *edge.Request, rec *containerRec, containerLevel bool) e
 
 func (s *Service) deleteContainer(w http.ResponseWriter, r *edge.Request) error {
 	acct := r.Account.Name
-	err := s.db.Update(func(tx *sse.Tx) error {
+	kek, err := s.kek(acct)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *sse.Tx) error {
 		rec, err := loadContainer(tx, acct, r.Container)
 		if err != nil {
 			return err
@@ -128,20 +143,48 @@ func (s *Service) deleteContainer(w http.ResponseWriter, r *edge.Request) error 
 		if err := rec.Lease.check(r.Request, now(), true); err != nil {
 			return err
 		}
-		return tx.Delete(containerKey(acct, r.Container))
+		rec.Deleting = true
+		return putJSON(tx, containerKey(acct, r.Container), rec, kek)
 	})
 	if err != nil {
 		return err
 	}
-	// The container is gone for every caller now; its blobs go in batches.
+	// The container is gone for every caller now; its blobs go in batches,
+	// then its name is freed.
 	s.purgeContainer(acct, r.Container)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
 
+// ResumePurges finishes deleting containers whose deletion a crash cut
+// short. Run it before serving.
+func (s *Service) ResumePurges() error {
+	type pending struct{ acct, c string }
+	var todo []pending
+	err := s.db.View(func(tx *sse.Tx) error {
+		return tx.Scan([]byte("c\x00"), nil, func(k, v []byte) error {
+			var rec containerRec
+			if jsonDecode(v, &rec) == nil && rec.Deleting {
+				parts := strings.SplitN(string(k), "\x00", 3)
+				todo = append(todo, pending{parts[1], parts[2]})
+			}
+			return nil
+		})
+	})
+	for _, p := range todo {
+		s.purgeContainer(p.acct, p.c)
+	}
+	return err
+}
+
 // purgeContainer deletes every blob and uncommitted block of a container
-// that no longer exists, a batch per transaction.
+// being deleted, a batch per transaction, and then the container record.
 func (s *Service) purgeContainer(acct, c string) {
+	defer func() {
+		if err := s.db.Update(func(tx *sse.Tx) error { return tx.Delete(containerKey(acct, c)) }); err != nil {
+			s.log.Error("freeing a deleted container's name", "container", c, "err", err)
+		}
+	}()
 	for _, prefix := range [][]byte{blobPrefix(acct, c), uncommittedPrefix(acct, c)} {
 		for {
 			type item struct {

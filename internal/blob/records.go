@@ -72,6 +72,10 @@ type containerRec struct {
 	Lease        leaseRec          `json:"lease"`
 	DefaultScope string            `json:"scope,omitempty"`
 	DenyOverride bool              `json:"deny,omitempty"`
+	// Deleting marks a container whose blobs are being removed: it is gone
+	// for every operation, and its name is not free again until the purge
+	// finishes (or resumes at the next start after a crash).
+	Deleting bool `json:"deleting,omitempty"`
 }
 
 // block is a committed block of a block or append blob.

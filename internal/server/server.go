@@ -124,6 +124,10 @@ func Start(cfg Config) (*Server, error) {
 		}
 	}
 	bs := blob.New(st.DB, st.Keys, cfg.Log)
+	if err := bs.ResumePurges(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	blobSvc := &edge.Service{Name: "blob", Flavor: edge.FlavorBlobQueue, Routes: bs.Routes(), Accounts: cfg.Accounts,
 		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version}
 	s.BlobURL, err = s.listen(cfg.Host, cfg.BlobPort, blobSvc, tlsCfg)
