@@ -111,8 +111,12 @@ func (s *Service) putBlob(w http.ResponseWriter, r *edge.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.container(r.Account.Name, r.Container); err != nil {
-		return err
+	// A large body is not taken for a container that does not exist; a
+	// small one is, and the commit finds the container missing just the same.
+	if r.ContentLength > inlineCheckThreshold {
+		if _, err := s.container(r.Account.Name, r.Container); err != nil {
+			return err
+		}
 	}
 	b, err := s.receive(r, r.Object, true)
 	if err != nil {
@@ -136,6 +140,10 @@ func (s *Service) putBlob(w http.ResponseWriter, r *edge.Request) error {
 	writeResult(w, http.StatusCreated, rec.ETag, rec, b)
 	return nil
 }
+
+// inlineCheckThreshold is the body size above which a write checks its
+// container before reading the body.
+const inlineCheckThreshold = 64 * kib
 
 func validBlockID(id string) bool {
 	b, err := base64.StdEncoding.DecodeString(id)
