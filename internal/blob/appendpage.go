@@ -47,13 +47,16 @@ func (s *Service) createEmpty(w http.ResponseWriter, r *edge.Request, typ string
 	if err != nil {
 		return err
 	}
-	kek, err := s.kek(r.Account.Name)
+	k, err := s.keysFor(r, true)
 	if err != nil {
 		return err
 	}
 	t := now()
-	rec := &blobRec{Type: typ, Created: t, Modified: t, ETag: newETag(t), Size: size, SeqNum: seq, Headers: ch, Metadata: meta}
-	if err := s.commitBlob(r, rec, kek, nil); err != nil {
+	rec := &blobRec{Type: typ, Created: t, Modified: t, ETag: newETag(t), Size: size, SeqNum: seq, Headers: ch}
+	if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
+		return err
+	}
+	if err := s.commitBlob(r, rec, k.account, nil); err != nil {
 		return err
 	}
 	writeResult(w, http.StatusCreated, rec.ETag, rec, nil)
@@ -76,7 +79,11 @@ func (s *Service) appendBlock(w http.ResponseWriter, r *edge.Request) error {
 	if _, err := s.readBlobRecForWrite(r, "AppendBlob"); err != nil {
 		return err
 	}
-	b, err := s.receive(r, r.Object, false)
+	k, err := s.keysFor(r, true)
+	if err != nil {
+		return err
+	}
+	b, err := s.receive(r, r.Object, false, k.content)
 	if err != nil {
 		return err
 	}
@@ -84,6 +91,9 @@ func (s *Service) appendBlock(w http.ResponseWriter, r *edge.Request) error {
 	rec, err := s.updateBlob(r, true, func(rec *blobRec, t time.Time) error {
 		if rec.Type != "AppendBlob" {
 			return errInvalidBlobType
+		}
+		if err := matchCPK(rec.CPK, k.cpk); err != nil {
+			return err
 		}
 		if rec.Sealed {
 			return &edge.Error{Status: http.StatusConflict, Code: "BlobIsSealed", Message: "The blob is sealed and its contents cannot be modified."}
@@ -205,13 +215,20 @@ func (s *Service) putPage(w http.ResponseWriter, r *edge.Request) error {
 	if br.off+br.n > cur.Size {
 		return errPageRangeInvalid
 	}
+	k, err := s.keysFor(r, write == "update")
+	if err != nil {
+		return err
+	}
+	if err := matchCPK(cur.CPK, k.cpk); err != nil {
+		return err
+	}
 	var b *body
 	var adopt []*sse.Extent
 	if write == "update" {
 		if r.ContentLength != br.n {
 			return edge.ErrInvalidHeaderValue.With("Content-Length must equal the page range length.")
 		}
-		if b, err = s.receive(r, r.Object, false); err != nil {
+		if b, err = s.receive(r, r.Object, false, k.content); err != nil {
 			return err
 		}
 		adopt = append(adopt, b.ext)
@@ -223,6 +240,9 @@ func (s *Service) putPage(w http.ResponseWriter, r *edge.Request) error {
 			return errInvalidBlobType
 		}
 		if err := pageSeqConditions(r.Request, rec); err != nil {
+			return err
+		}
+		if err := matchCPK(rec.CPK, k.cpk); err != nil {
 			return err
 		}
 		if br.off+br.n > rec.Size {

@@ -55,7 +55,7 @@ func (s *Service) commitBlob(r *edge.Request, rec *blobRec, kek sse.KEK, adopt *
 			return err
 		}
 		if adopt != nil {
-			if err := tx.Adopt(adopt); err != nil {
+			if err := tx.Adopt(adopt, kek); err != nil {
 				return err
 			}
 		}
@@ -118,22 +118,25 @@ func (s *Service) putBlob(w http.ResponseWriter, r *edge.Request) error {
 			return err
 		}
 	}
-	b, err := s.receive(r, r.Object, true)
+	k, err := s.keysFor(r, true)
+	if err != nil {
+		return err
+	}
+	b, err := s.receive(r, r.Object, true, k.content)
 	if err != nil {
 		return err
 	}
 	if ch.MD5 == nil {
 		ch.MD5 = b.md5
 	}
-	kek, err := s.kek(r.Account.Name)
-	if err != nil {
+	t := now()
+	rec := &blobRec{Type: "BlockBlob", Created: t, Modified: t, ETag: newETag(t), Size: b.ext.Size,
+		Headers: ch, Tier: tier, Blocks: []block{{Ext: b.ext.ExtentRef}}}
+	if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
 		b.ext.Discard()
 		return err
 	}
-	t := now()
-	rec := &blobRec{Type: "BlockBlob", Created: t, Modified: t, ETag: newETag(t), Size: b.ext.Size,
-		Headers: ch, Metadata: meta, Tier: tier, Blocks: []block{{Ext: b.ext.ExtentRef}}}
-	if err := s.commitBlob(r, rec, kek, b.ext); err != nil {
+	if err := s.commitBlob(r, rec, k.account, b.ext); err != nil {
 		b.ext.Discard()
 		return err
 	}
@@ -175,29 +178,41 @@ func (s *Service) putBlock(w http.ResponseWriter, r *edge.Request) error {
 			return err
 		}
 	}
-	b, err := s.receive(r, name, false)
+	k, err := s.keysFor(r, true)
 	if err != nil {
 		return err
 	}
-	kek, err := s.kek(acct)
+	b, err := s.receive(r, name, false, k.content)
 	if err != nil {
-		b.ext.Discard()
 		return err
 	}
 	key := blockKey(acct, c, name, id)
 	err = s.db.Update(func(tx *sse.Tx) error {
+		// a blob's staged blocks share one key: the first one's
+		if err := tx.Scan(blockPrefix(acct, c, name), nil, func(_, v []byte) error {
+			var first uncommittedRec
+			if err := jsonDecode(v, &first); err != nil {
+				return err
+			}
+			if err := matchCPK(first.CPK, k.cpk); err != nil {
+				return err
+			}
+			return sse.ErrStop
+		}); err != nil {
+			return err
+		}
 		var old []string
 		var prev uncommittedRec
 		if getJSON(tx, key, &prev) == nil {
 			old = []string{prev.Ext.ID}
 		}
-		if err := tx.Adopt(b.ext); err != nil {
+		if err := tx.Adopt(b.ext, k.account); err != nil {
 			return err
 		}
 		if err := tx.Retarget(old, []string{b.ext.ID}); err != nil {
 			return err
 		}
-		return putJSON(tx, key, uncommittedRec{Ext: b.ext.ExtentRef}, kek)
+		return putJSON(tx, key, uncommittedRec{Ext: b.ext.ExtentRef, CPK: k.cpk}, k.account)
 	})
 	if err != nil {
 		b.ext.Discard()
@@ -205,6 +220,7 @@ func (s *Service) putBlock(w http.ResponseWriter, r *edge.Request) error {
 	}
 	h := w.Header()
 	h.Set("x-ms-request-server-encrypted", "true")
+	writeCPKHeader(h, k.cpk)
 	if b.md5 != nil {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.md5))
 	}
@@ -288,53 +304,61 @@ func (s *Service) putBlockList(w http.ResponseWriter, r *edge.Request) error {
 		return err
 	}
 	acct, c, name := r.Account.Name, r.Container, r.Object
-	kek, err := s.kek(acct)
+	k, err := s.keysFor(r, true)
 	if err != nil {
 		return err
 	}
 	t := now()
-	rec := &blobRec{Type: "BlockBlob", Created: t, Modified: t, ETag: newETag(t), Headers: ch, Metadata: meta, Tier: tier}
+	rec := &blobRec{Type: "BlockBlob", Created: t, Modified: t, ETag: newETag(t), Headers: ch, Tier: tier}
+	if err := rec.setMetadata(k, acct, c, name, meta); err != nil {
+		return err
+	}
 	// Resolve the list against the blocks as they are now; commitBlob then
 	// re-checks everything in its own transaction.
 	var resolveErr error
 	err = s.db.Update(func(tx *sse.Tx) error {
 		rec.Blocks, rec.Size, resolveErr = nil, 0, nil
-		uncommitted := map[string]sse.ExtentRef{}
-		err := tx.Scan(blockPrefix(acct, c, name), nil, func(k, v []byte) error {
+		uncommitted := map[string]uncommittedRec{}
+		err := tx.Scan(blockPrefix(acct, c, name), nil, func(key, v []byte) error {
 			var u uncommittedRec
 			if err := jsonDecode(v, &u); err != nil {
 				return err
 			}
-			uncommitted[string(k[len(blockPrefix(acct, c, name)):])] = u.Ext
+			uncommitted[string(key[len(blockPrefix(acct, c, name)):])] = u
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		committed := map[string]sse.ExtentRef{}
+		committed := map[string]uncommittedRec{}
 		var old blobRec
 		if getJSON(tx, blobKey(acct, c, name, ""), &old) == nil && old.Type == "BlockBlob" {
 			for _, b := range old.Blocks {
-				committed[b.ID] = b.Ext
+				committed[b.ID] = uncommittedRec{Ext: b.Ext, CPK: old.CPK}
 			}
 		}
 		for _, lb := range list {
-			var ext sse.ExtentRef
+			var u uncommittedRec
 			var ok bool
 			switch lb.kind {
 			case "Committed":
-				ext, ok = committed[lb.id]
+				u, ok = committed[lb.id]
 			case "Uncommitted":
-				ext, ok = uncommitted[lb.id]
+				u, ok = uncommitted[lb.id]
 			case "Latest":
-				if ext, ok = uncommitted[lb.id]; !ok {
-					ext, ok = committed[lb.id]
+				if u, ok = uncommitted[lb.id]; !ok {
+					u, ok = committed[lb.id]
 				}
 			}
 			if !ok {
 				resolveErr = errInvalidBlockList
 				return nil
 			}
+			if err := matchCPK(u.CPK, k.cpk); err != nil {
+				resolveErr = err
+				return nil
+			}
+			ext := u.Ext
 			rec.Blocks = append(rec.Blocks, block{ID: lb.id, Ext: ext})
 			rec.Size += ext.Size
 		}
@@ -346,7 +370,7 @@ func (s *Service) putBlockList(w http.ResponseWriter, r *edge.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.commitBlob(r, rec, kek, nil); err != nil {
+	if err := s.commitBlob(r, rec, k.account, nil); err != nil {
 		return err
 	}
 	writeResult(w, http.StatusCreated, rec.ETag, rec, nil)

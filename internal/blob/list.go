@@ -221,6 +221,7 @@ type blobProps struct {
 	CopyProgress       string `xml:"CopyProgress,omitempty"`
 	CopyCompletion     string `xml:"CopyCompletionTime,omitempty"`
 	ServerEncrypted    bool   `xml:"ServerEncrypted"`
+	CPKSha256          string `xml:"CustomerProvidedKeySha256,omitempty"`
 	Sealed             *bool  `xml:"Sealed,omitempty"`
 }
 
@@ -312,7 +313,7 @@ func blobItem(name, snap string, b *blobRec, inc map[string]bool, t time.Time) b
 		CreationTime: httpTime(b.Created), LastModified: httpTime(b.Modified), ETag: b.ETag,
 		ContentLength: b.Size, ContentType: b.Headers.Type, ContentEncoding: b.Headers.Encoding,
 		ContentLanguage: b.Headers.Language, CacheControl: b.Headers.Cache, ContentDisposition: b.Headers.Disposition,
-		BlobType: b.Type, LeaseStatus: status, LeaseState: state, ServerEncrypted: true,
+		BlobType: b.Type, LeaseStatus: status, LeaseState: state, ServerEncrypted: true, CPKSha256: b.CPK,
 	}
 	if len(b.Headers.MD5) > 0 {
 		p.ContentMD5 = base64.StdEncoding.EncodeToString(b.Headers.MD5)

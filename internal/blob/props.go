@@ -52,7 +52,7 @@ func (s *Service) updateBlob(r *edge.Request, checkLease bool, fn func(rec *blob
 			return err
 		}
 		for _, e := range adopt {
-			if err := tx.Adopt(e); err != nil {
+			if err := tx.Adopt(e, kek); err != nil {
 				return err
 			}
 		}
@@ -141,8 +141,17 @@ func (s *Service) setBlobMetadata(w http.ResponseWriter, r *edge.Request) error 
 	if err != nil {
 		return err
 	}
+	k, err := s.keysFor(r, true)
+	if err != nil {
+		return err
+	}
 	rec, err := s.updateBlob(r, true, func(rec *blobRec, t time.Time) error {
-		rec.Metadata = meta
+		if err := matchCPK(rec.CPK, k.cpk); err != nil {
+			return err
+		}
+		if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
+			return err
+		}
 		touch(rec, t)
 		return nil
 	})
@@ -192,10 +201,11 @@ func (s *Service) snapshotBlob(w http.ResponseWriter, r *edge.Request) error {
 		return err
 	}
 	acct, c, name := r.Account.Name, r.Container, r.Object
-	kek, err := s.kek(acct)
+	k, err := s.keysFor(r, true)
 	if err != nil {
 		return err
 	}
+	kek := k.account
 	var snap string
 	var rec blobRec
 	err = s.db.Update(func(tx *sse.Tx) error {
@@ -206,6 +216,9 @@ func (s *Service) snapshotBlob(w http.ResponseWriter, r *edge.Request) error {
 			return mapStoreErr(err, errBlobNotFound)
 		}
 		if err := conditions(r.Request, true, rec.ETag, rec.Modified, false); err != nil {
+			return err
+		}
+		if err := matchCPK(rec.CPK, k.cpk); err != nil {
 			return err
 		}
 		t := now()
@@ -222,7 +235,9 @@ func (s *Service) snapshotBlob(w http.ResponseWriter, r *edge.Request) error {
 		cp := rec
 		cp.Lease = leaseRec{}
 		if meta != nil {
-			cp.Metadata = meta
+			if err := cp.setMetadata(k, acct, c, name, meta); err != nil {
+				return err
+			}
 		}
 		if err := tx.Retarget(nil, cp.extents()); err != nil {
 			return err
@@ -373,6 +388,10 @@ func (s *Service) copyBlob(w http.ResponseWriter, r *edge.Request) error {
 	if err := sourceConditions(r.Request, &src); err != nil {
 		return err
 	}
+	if src.CPK != "" {
+		// Copy Blob carries no source key, so such a source cannot be read.
+		return errUsesCPK
+	}
 	if _, err := s.container(r.Account.Name, r.Container); err != nil {
 		return err
 	}
@@ -392,7 +411,7 @@ func (s *Service) copyBlob(w http.ResponseWriter, r *edge.Request) error {
 		if err != nil {
 			return err
 		}
-		if err := writeBlobContent(s.db, ew, srcAcct, srcC, srcName, &src, 0, src.Size); err != nil {
+		if err := writeBlobContent(s.db, ew, srcAcct, srcC, srcName, &src, 0, src.Size, nil); err != nil {
 			ew.Abort()
 			return mapStoreErr(err, errCannotVerifyCopySource)
 		}

@@ -82,8 +82,15 @@ func (s *Service) readBlobRec(r *edge.Request) (*blobRec, error) {
 const bufferedRead = 1 * mib
 
 func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
+	k, err := s.keysFor(r, false)
+	if err != nil {
+		return err
+	}
 	rec, err := s.readBlobRec(r)
 	if err != nil {
+		return err
+	}
+	if err := matchCPK(rec.CPK, k.cpk); err != nil {
 		return err
 	}
 	t := now()
@@ -99,10 +106,15 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 			return err
 		}
 	}
+	meta, err := rec.metadata(s.db, s.keys, k, r.Account.Name, r.Container, r.Object)
+	if err != nil {
+		return err
+	}
 	h := w.Header()
 	h.Set("ETag", rec.ETag)
 	h.Set("Last-Modified", httpTime(rec.Modified))
-	writeMetadata(h, rec.Metadata)
+	writeCPKHeader(h, rec.CPK)
+	writeMetadata(h, meta)
 	if r.Route.Comp == "metadata" {
 		w.WriteHeader(http.StatusOK)
 		return nil
@@ -143,7 +155,7 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 	if rng.n <= bufferedRead || wantMD5 {
 		var buf bytes.Buffer
 		buf.Grow(int(rng.n))
-		if err := s.writeContent(&buf, r, rec, rng.off, rng.n); err != nil {
+		if err := s.writeContent(&buf, r, rec, rng.off, rng.n, k.content); err != nil {
 			return mapStoreErr(err, errBlobNotFound)
 		}
 		if wantMD5 {
@@ -155,7 +167,7 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 		return ignoreClientGone(err)
 	}
 	w.WriteHeader(status)
-	if err := s.writeContent(w, r, rec, rng.off, rng.n); err != nil {
+	if err := s.writeContent(w, r, rec, rng.off, rng.n, k.content); err != nil {
 		if errors.Is(err, sse.ErrAuth) || errors.Is(err, sse.ErrKeyUnavailable) {
 			// Headers are gone: cut the connection so the client sees a
 			// failed transfer, never bytes that did not authenticate.
@@ -222,12 +234,14 @@ func (s *Service) propertyHeaders(h http.Header, rec *blobRec, t time.Time, head
 
 // writeContent writes plaintext [off, off+n) of a blob to w, opening only
 // the extents that hold it; page-blob gaps read as zeros.
-func (s *Service) writeContent(w io.Writer, r *edge.Request, rec *blobRec, off, n int64) error {
+func (s *Service) writeContent(w io.Writer, r *edge.Request, rec *blobRec, off, n int64, kek sse.KEK) error {
 	acct, c, name := r.Account.Name, r.Container, r.Object
-	return writeBlobContent(s.db, w, acct, c, name, rec, off, n)
+	return writeBlobContent(s.db, w, acct, c, name, rec, off, n, kek)
 }
 
-func writeBlobContent(db *sse.DB, w io.Writer, acct, c, name string, rec *blobRec, off, n int64) error {
+// writeBlobContent writes plaintext [off, off+n) of a blob; kek is tried
+// before the keyring (the request's customer-provided key).
+func writeBlobContent(db *sse.DB, w io.Writer, acct, c, name string, rec *blobRec, off, n int64, kek sse.KEK) error {
 	end := off + n
 	if rec.Type == "PageBlob" {
 		pos := off
@@ -242,7 +256,7 @@ func writeBlobContent(db *sse.DB, w io.Writer, acct, c, name string, rec *blobRe
 				pos = p.Start
 			}
 			hi := min(p.End, end)
-			if err := copyExtent(db, w, acct, c, name, p.Ext, p.Off+(pos-p.Start), hi-pos); err != nil {
+			if err := copyExtent(db, w, acct, c, name, p.Ext, p.Off+(pos-p.Start), hi-pos, kek); err != nil {
 				return err
 			}
 			pos = hi
@@ -258,15 +272,15 @@ func writeBlobContent(db *sse.DB, w io.Writer, acct, c, name string, rec *blobRe
 		}
 		from := max(off, lo) - lo
 		to := min(end, hi) - lo
-		if err := copyExtent(db, w, acct, c, name, b.Ext, from, to-from); err != nil {
+		if err := copyExtent(db, w, acct, c, name, b.Ext, from, to-from, kek); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func copyExtent(db *sse.DB, w io.Writer, acct, c, name string, ref sse.ExtentRef, off, n int64) error {
-	er, err := db.OpenExtent(ref, acct, c, name)
+func copyExtent(db *sse.DB, w io.Writer, acct, c, name string, ref sse.ExtentRef, off, n int64, kek sse.KEK) error {
+	er, err := db.OpenExtent(ref, acct, c, name, kek)
 	if err != nil {
 		return err
 	}

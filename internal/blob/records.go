@@ -108,6 +108,11 @@ type blobRec struct {
 	TierChanged time.Time         `json:"tierChanged,omitzero"`
 	Copy        *copyInfo         `json:"copy,omitempty"`
 	Sealed      bool              `json:"sealed,omitempty"`
+	// CPK is the base64 SHA-256 of the customer-provided key the content
+	// and metadata are sealed under ("" for the account's key); SealedMeta
+	// then holds the metadata.
+	CPK        string `json:"cpk,omitempty"`
+	SealedMeta []byte `json:"smeta,omitempty"`
 }
 
 type contentHeaders struct {
@@ -129,6 +134,7 @@ type copyInfo struct {
 
 type uncommittedRec struct {
 	Ext sse.ExtentRef `json:"e"`
+	CPK string        `json:"cpk,omitempty"`
 }
 
 // extents lists the extents a blob holds, for reference counting.

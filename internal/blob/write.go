@@ -32,7 +32,7 @@ type body struct {
 // receive streams the request body into a new extent for (container, blob),
 // checking Content-MD5 and x-ms-content-crc64 when the client sent them.
 // alwaysMD5 computes the MD5 even unasked (Put Blob stores it).
-func (s *Service) receive(r *edge.Request, blobName string, alwaysMD5 bool) (*body, error) {
+func (s *Service) receive(r *edge.Request, blobName string, alwaysMD5 bool, kek sse.KEK) (*body, error) {
 	if r.ContentLength < 0 {
 		return nil, edge.ErrMissingContentLength
 	}
@@ -41,10 +41,6 @@ func (s *Service) receive(r *edge.Request, blobName string, alwaysMD5 bool) (*bo
 		return nil, err
 	}
 	wantCRC, err := b64Header(r.Header, "x-ms-content-crc64", 8)
-	if err != nil {
-		return nil, err
-	}
-	kek, err := s.kek(r.Account.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +108,7 @@ func writeResult(w http.ResponseWriter, status int, etag string, rec *blobRec, b
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", httpTime(rec.Modified))
 	h.Set("x-ms-request-server-encrypted", "true")
+	writeCPKHeader(h, rec.CPK)
 	if b != nil && b.md5 != nil {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.md5))
 	}

@@ -165,11 +165,13 @@ type extentInfo struct {
 }
 
 // Adopt records a freshly written extent in this transaction (with no
-// references yet) and, for a small one, stores its sealed bytes.
-func (t *Tx) Adopt(e *Extent) error {
+// references yet) and, for a small one, stores its sealed bytes. kek seals
+// the registration (the account's own key: an extent under a customer key
+// must still be accounted for without that key).
+func (t *Tx) Adopt(e *Extent, kek KEK) error {
 	info, _ := json.Marshal(extentInfo{Account: e.bind.Account, Container: e.bind.Container, Object: e.bind.Object, Size: e.Size, Inline: e.Inline})
 	k := []byte(extentPrefix + e.ID)
-	sealed, err := Seal(e.kek, recBinding(k), info)
+	sealed, err := Seal(kek, recBinding(k), info)
 	if err != nil {
 		return err
 	}

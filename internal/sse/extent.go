@@ -20,7 +20,6 @@ type ExtentRef struct {
 // Extent is a freshly written extent, not yet adopted by a transaction.
 type Extent struct {
 	ExtentRef
-	kek    KEK
 	bind   Binding
 	sealed []byte // the whole sealed extent, when Inline
 	d      *DB
@@ -42,7 +41,6 @@ func extBinding(account, container, object, id string) Binding {
 type ExtentWriter struct {
 	d    *DB
 	id   string
-	kek  KEK
 	bind Binding
 	seg  *segWriter
 	buf  bytes.Buffer
@@ -53,7 +51,7 @@ type ExtentWriter struct {
 // NewExtent starts an extent for an object at (account, container, object).
 func (d *DB) NewExtent(kek KEK, account, container, object string) (*ExtentWriter, error) {
 	id := newExtentID()
-	w := &ExtentWriter{d: d, id: id, kek: kek, bind: extBinding(account, container, object, id)}
+	w := &ExtentWriter{d: d, id: id, bind: extBinding(account, container, object, id)}
 	hdr, aead, err := newObject(kek, DefaultSegmentLog)
 	if err != nil {
 		return nil, err
@@ -107,7 +105,7 @@ func (w *ExtentWriter) Finish() (*Extent, error) {
 		w.Abort()
 		return nil, err
 	}
-	e := &Extent{ExtentRef: ExtentRef{ID: w.id, Size: w.seg.n}, kek: w.kek, bind: w.bind, d: w.d}
+	e := &Extent{ExtentRef: ExtentRef{ID: w.id, Size: w.seg.n}, bind: w.bind, d: w.d}
 	if w.ow == nil {
 		e.Inline = true
 		e.sealed = w.buf.Bytes()
@@ -140,8 +138,9 @@ type ExtentReader struct {
 }
 
 // OpenExtent opens the extent ref, which must belong to (account, container,
-// object): bytes from anywhere else fail to authenticate.
-func (d *DB) OpenExtent(ref ExtentRef, account, container, object string) (*ExtentReader, error) {
+// object): bytes from anywhere else fail to authenticate. keks are tried
+// before the keyring (a customer-provided key sent with the request).
+func (d *DB) OpenExtent(ref ExtentRef, account, container, object string, keks ...KEK) (*ExtentReader, error) {
 	name := fmt.Sprintf("%s/%s/%s extent %s", account, container, object, ref.ID)
 	var ra io.ReaderAt
 	var size int64
@@ -166,7 +165,7 @@ func (d *DB) OpenExtent(ref ExtentRef, account, container, object string) (*Exte
 		}
 		ra, size, closer = or, or.Size(), or
 	}
-	r, err := d.openExtentAt(ra, size, extBinding(account, container, object, ref.ID), name)
+	r, err := d.openExtentAt(WithKEKs(d.keys, keks...), ra, size, extBinding(account, container, object, ref.ID), name)
 	if err != nil {
 		closer.Close()
 		return nil, err
@@ -180,12 +179,12 @@ func (d *DB) OpenExtent(ref ExtentRef, account, container, object string) (*Exte
 	return r, nil
 }
 
-func (d *DB) openExtentAt(ra io.ReaderAt, size int64, b Binding, name string) (*ExtentReader, error) {
+func (d *DB) openExtentAt(res Resolver, ra io.ReaderAt, size int64, b Binding, name string) (*ExtentReader, error) {
 	head := make([]byte, min(size, maxHeaderLen))
 	if _, err := ra.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, err
 	}
-	h, n, aead, err := openHeader(d.keys, head)
+	h, n, aead, err := openHeader(res, head)
 	if err != nil {
 		d.log.Error("stored extent failed to open", "object", name, "err", err)
 		if errors.Is(err, ErrKeyUnavailable) {

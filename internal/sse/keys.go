@@ -3,6 +3,8 @@ package sse
 import (
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -233,4 +235,50 @@ func (k *Keyring) Resolve(src Source, ref, version string) (KEK, error) {
 		return nil, err
 	}
 	return k.unseal(ref, uint32(v), sealed)
+}
+
+// CustomerKEK wraps DEKs under a key the client sends with each request
+// (customer-provided keys). The key itself is never stored: headers name it
+// by the base64 SHA-256 that Azure also returns, which is all a later request
+// is checked against.
+func CustomerKEK(key secret.Key) (KEK, error) {
+	if key.Len() != 32 {
+		return nil, errors.New("sse: a customer-provided key must be 256 bits")
+	}
+	return newGCMKEK(SourceCustomer, "customer", CustomerKeyHash(key), key)
+}
+
+// CustomerKeyHash is the base64 SHA-256 of a customer-provided key.
+func CustomerKeyHash(key secret.Key) string {
+	sum := sha256.Sum256(key.Bytes())
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// WithKEKs resolves the given KEKs first (e.g. a customer-provided key from
+// the current request), then falls back to res.
+func WithKEKs(res Resolver, keks ...KEK) Resolver {
+	var some []KEK
+	for _, k := range keks {
+		if k != nil {
+			some = append(some, k)
+		}
+	}
+	if len(some) == 0 {
+		return res
+	}
+	return extraKEKs{res, some}
+}
+
+type extraKEKs struct {
+	res  Resolver
+	keks []KEK
+}
+
+func (e extraKEKs) Resolve(src Source, ref, version string) (KEK, error) {
+	for _, k := range e.keks {
+		if k.Source() == src && k.Ref() == ref && k.Version() == version {
+			return k, nil
+		}
+	}
+	return e.res.Resolve(src, ref, version)
 }

@@ -49,7 +49,7 @@ func writeExtent(t testing.TB, d *DB, kek KEK, obj string, data []byte) ExtentRe
 		t.Fatal(err)
 	}
 	if err := d.Update(func(tx *Tx) error {
-		if err := tx.Adopt(e); err != nil {
+		if err := tx.Adopt(e, kek); err != nil {
 			return err
 		}
 		return tx.Retarget(nil, []string{e.ID})
