@@ -132,4 +132,3 @@ func writeCPKHeader(h http.Header, cpk string) {
 		h.Set("x-ms-encryption-key-sha256", cpk)
 	}
 }
-

@@ -120,6 +120,15 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 		return nil
 	}
 	s.propertyHeaders(h, rec, t, r.Method == http.MethodHead)
+	if r.SAS != nil {
+		// a SAS may override the response headers of blob reads
+		for k, name := range map[string]string{"rscc": "Cache-Control", "rscd": "Content-Disposition",
+			"rsce": "Content-Encoding", "rscl": "Content-Language", "rsct": "Content-Type"} {
+			if v := r.SAS.Overrides[k]; v != "" {
+				h.Set(name, v)
+			}
+		}
+	}
 	if r.Method == http.MethodHead {
 		h.Set("Content-Length", strconv.FormatInt(rec.Size, 10))
 		if len(rec.Headers.MD5) > 0 {

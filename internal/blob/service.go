@@ -50,29 +50,29 @@ func (s *Service) Routes() []edge.Route {
 	return []edge.Route{
 		{Name: "GetBlobServiceProperties", Method: G, Level: svc, Restype: "service", Comp: "properties", Auth: key, Handle: s.getServiceProperties},
 		{Name: "SetBlobServiceProperties", Method: P, Level: svc, Restype: "service", Comp: "properties", Auth: key, BodyLimit: maxXMLBody, Handle: s.setServiceProperties},
-		{Name: "ListContainers", Method: G, Level: svc, Comp: "list", Auth: key, Handle: s.listContainers},
-		{Name: "GetAccountInformation", Method: G, Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
-		{Name: "GetAccountInformation", Method: H, Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "ListContainers", Method: G, Perm: "l", Level: svc, Comp: "list", Auth: key, Handle: s.listContainers},
+		{Name: "GetAccountInformation", Method: G, Perm: "rwdlacup", Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "GetAccountInformation", Method: H, Perm: "rwdlacup", Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
 
-		{Name: "CreateContainer", Method: P, Level: ctr, Restype: "container", Auth: key, Handle: s.createContainer},
+		{Name: "CreateContainer", Method: P, Perm: "cw", Level: ctr, Restype: "container", Auth: key, Handle: s.createContainer},
 		{Name: "DeleteContainer", Method: D, Level: ctr, Restype: "container", Auth: key, Handle: s.deleteContainer},
 		{Name: "GetContainerProperties", Method: G, Level: ctr, Restype: "container", Auth: pub, Handle: s.containerProperties},
 		{Name: "GetContainerProperties", Method: H, Level: ctr, Restype: "container", Auth: pub, Handle: s.containerProperties},
 		{Name: "GetContainerMetadata", Method: G, Level: ctr, Restype: "container", Comp: "metadata", Auth: pub, Handle: s.containerProperties},
 		{Name: "GetContainerMetadata", Method: H, Level: ctr, Restype: "container", Comp: "metadata", Auth: pub, Handle: s.containerProperties},
 		{Name: "SetContainerMetadata", Method: P, Level: ctr, Restype: "container", Comp: "metadata", Auth: key, Handle: s.setContainerMetadata},
-		{Name: "GetContainerACL", Method: G, Level: ctr, Restype: "container", Comp: "acl", Auth: key, Handle: s.getContainerACL},
-		{Name: "GetContainerACL", Method: H, Level: ctr, Restype: "container", Comp: "acl", Auth: key, Handle: s.getContainerACL},
-		{Name: "SetContainerACL", Method: P, Level: ctr, Restype: "container", Comp: "acl", Auth: key, BodyLimit: maxXMLBody, Handle: s.setContainerACL},
+		{Name: "GetContainerACL", Method: G, Perm: "-", Level: ctr, Restype: "container", Comp: "acl", Auth: key, Handle: s.getContainerACL},
+		{Name: "GetContainerACL", Method: H, Perm: "-", Level: ctr, Restype: "container", Comp: "acl", Auth: key, Handle: s.getContainerACL},
+		{Name: "SetContainerACL", Method: P, Perm: "-", Level: ctr, Restype: "container", Comp: "acl", Auth: key, BodyLimit: maxXMLBody, Handle: s.setContainerACL},
 		{Name: "LeaseContainer", Method: P, Level: ctr, Restype: "container", Comp: "lease", Auth: key, Handle: s.leaseContainer},
-		{Name: "ListBlobs", Method: G, Level: ctr, Restype: "container", Comp: "list", Auth: pub, Handle: s.listBlobs},
-		{Name: "GetAccountInformation", Method: G, Level: ctr, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
-		{Name: "GetAccountInformation", Method: H, Level: ctr, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "ListBlobs", Method: G, Perm: "l", Level: ctr, Restype: "container", Comp: "list", Auth: pub, Handle: s.listBlobs},
+		{Name: "GetAccountInformation", Method: G, Perm: "rwdlacup", Level: ctr, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "GetAccountInformation", Method: H, Perm: "rwdlacup", Level: ctr, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
 
-		{Name: "CopyBlob", Method: P, Level: obj, Header: "x-ms-copy-source", Auth: key, Handle: s.copyBlob},
-		{Name: "PutBlob", Method: P, Level: obj, Auth: key, BodyLimit: maxPutBlob, Handle: s.putBlob},
-		{Name: "PutBlock", Method: P, Level: obj, Comp: "block", Auth: key, BodyLimit: maxBlock, Handle: s.putBlock},
-		{Name: "PutBlockList", Method: P, Level: obj, Comp: "blocklist", Auth: key, BodyLimit: maxXMLBody, Handle: s.putBlockList},
+		{Name: "CopyBlob", Method: P, Perm: "cw", Level: obj, Header: "x-ms-copy-source", Auth: key, Handle: s.copyBlob},
+		{Name: "PutBlob", Method: P, Perm: "cw", Level: obj, Auth: key, BodyLimit: maxPutBlob, Handle: s.putBlob},
+		{Name: "PutBlock", Method: P, Perm: "cw", Level: obj, Comp: "block", Auth: key, BodyLimit: maxBlock, Handle: s.putBlock},
+		{Name: "PutBlockList", Method: P, Perm: "cw", Level: obj, Comp: "blocklist", Auth: key, BodyLimit: maxXMLBody, Handle: s.putBlockList},
 		{Name: "GetBlockList", Method: G, Level: obj, Comp: "blocklist", Auth: pub, Handle: s.getBlockList},
 		{Name: "GetBlob", Method: G, Level: obj, Auth: pub, Handle: s.getBlob},
 		{Name: "GetBlobProperties", Method: H, Level: obj, Auth: pub, Handle: s.getBlob},
@@ -81,16 +81,30 @@ func (s *Service) Routes() []edge.Route {
 		{Name: "GetBlobMetadata", Method: G, Level: obj, Comp: "metadata", Auth: pub, Handle: s.getBlob},
 		{Name: "GetBlobMetadata", Method: H, Level: obj, Comp: "metadata", Auth: pub, Handle: s.getBlob},
 		{Name: "SetBlobMetadata", Method: P, Level: obj, Comp: "metadata", Auth: key, Handle: s.setBlobMetadata},
-		{Name: "SnapshotBlob", Method: P, Level: obj, Comp: "snapshot", Auth: key, Handle: s.snapshotBlob},
+		{Name: "SnapshotBlob", Method: P, Perm: "cw", Level: obj, Comp: "snapshot", Auth: key, Handle: s.snapshotBlob},
 		{Name: "LeaseBlob", Method: P, Level: obj, Comp: "lease", Auth: key, Handle: s.leaseBlob},
 		{Name: "SetBlobTier", Method: P, Level: obj, Comp: "tier", Auth: key, Handle: s.setTier},
 		{Name: "AbortCopyBlob", Method: P, Level: obj, Comp: "copy", Auth: key, Handle: s.abortCopy},
-		{Name: "AppendBlock", Method: P, Level: obj, Comp: "appendblock", Auth: key, BodyLimit: maxAppendBlock, Handle: s.appendBlock},
+		{Name: "AppendBlock", Method: P, Perm: "aw", Level: obj, Comp: "appendblock", Auth: key, BodyLimit: maxAppendBlock, Handle: s.appendBlock},
 		{Name: "PutPage", Method: P, Level: obj, Comp: "page", Auth: key, BodyLimit: maxPage, Handle: s.putPage},
 		{Name: "GetPageRanges", Method: G, Level: obj, Comp: "pagelist", Auth: pub, Handle: s.getPageRanges},
-		{Name: "GetAccountInformation", Method: G, Level: obj, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
-		{Name: "GetAccountInformation", Method: H, Level: obj, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "GetAccountInformation", Method: G, Perm: "rwdlacup", Level: obj, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
+		{Name: "GetAccountInformation", Method: H, Perm: "rwdlacup", Level: obj, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
 	}
+}
+
+// StoredPolicy finds a container's stored access policy for service SAS.
+func (s *Service) StoredPolicy(acct, c, id string) (*edge.StoredPolicy, error) {
+	rec, err := s.container(acct, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range rec.ACL {
+		if p.ID == id {
+			return &edge.StoredPolicy{Perm: p.Perm, Start: p.Start, Expiry: p.Expiry}, nil
+		}
+	}
+	return nil, nil
 }
 
 func (s *Service) kek(acct string) (sse.KEK, error) {

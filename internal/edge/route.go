@@ -44,6 +44,13 @@ type Route struct {
 	Auth      Auth
 	BodyLimit int64 // largest request body accepted
 	Handle    func(w http.ResponseWriter, r *Request) error
+	// Match, when set, must also accept the request: for services whose
+	// resources are told apart by name (Table's "Tables" and "$batch").
+	Match func(r *Request) bool
+	// Perm lists the SAS permission letters any one of which allows this
+	// operation; "" derives it from the method (GET/HEAD r, DELETE d,
+	// others w) and "-" means no SAS may call it (the account key only).
+	Perm string
 }
 
 // Request is what a handler gets.
@@ -55,6 +62,7 @@ type Request struct {
 	Container string // "" at service level
 	Object    string // "" above object level
 	Anonymous bool
+	SAS       *SAS // the shared access signature that authorized the request
 	Route     *Route
 }
 
@@ -66,6 +74,8 @@ type Service struct {
 	Accounts Accounts
 	Errors   ErrorWriter
 	Log      *slog.Logger
+	// Policies finds stored access policies for service SAS (optional).
+	Policies PolicyLookup
 	// Version is the x-ms-version echoed when a request sends none.
 	Version string
 	// Split parses the path below the account into container and object;
@@ -116,7 +126,7 @@ func (s *Service) serve(w http.ResponseWriter, r *Request) error {
 	} else if r.Container != "" {
 		level = LevelContainer
 	}
-	route, err := s.match(r.Request, level)
+	route, err := s.match(r, level)
 	if err != nil {
 		return err
 	}
@@ -133,14 +143,14 @@ func (s *Service) serve(w http.ResponseWriter, r *Request) error {
 	return route.Handle(w, r)
 }
 
-func (s *Service) match(r *http.Request, level Level) (*Route, error) {
+func (s *Service) match(r *Request, level Level) (*Route, error) {
 	q := r.URL.Query()
 	restype, comp := q.Get("restype"), q.Get("comp")
 	method := r.Method
 	var sameResource bool
 	for i := range s.Routes {
 		rt := &s.Routes[i]
-		if rt.Level != level || rt.Restype != restype || rt.Comp != comp {
+		if rt.Level != level || rt.Restype != restype || rt.Comp != comp || (rt.Match != nil && !rt.Match(r)) {
 			continue
 		}
 		sameResource = true
@@ -161,6 +171,9 @@ func (s *Service) match(r *http.Request, level Level) (*Route, error) {
 func (s *Service) authenticate(r *Request, rawFull, rawRest string) error {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
+		if sas := parseSAS(r.URL.Query()); sas != nil {
+			return s.authorizeSAS(r, sas)
+		}
 		if r.Route.Auth == AuthAnonymous {
 			r.Anonymous = true
 			return nil

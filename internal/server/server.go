@@ -19,18 +19,29 @@ import (
 
 	"github.com/atrest/atrest/internal/blob"
 	"github.com/atrest/atrest/internal/edge"
+	"github.com/atrest/atrest/internal/queue"
 	"github.com/atrest/atrest/internal/secret"
 	"github.com/atrest/atrest/internal/sse"
 	"github.com/atrest/atrest/internal/store/boltmeta"
 	"github.com/atrest/atrest/internal/store/fsobjects"
+	"github.com/atrest/atrest/internal/table"
 )
 
 // Config is everything Start needs, already validated.
 type Config struct {
-	Host     string
-	BlobPort int // 0 picks a free port
-	DataDir  string
-	Accounts edge.Accounts
+	Host      string
+	BlobPort  int // 0 picks a free port
+	QueuePort int
+	TablePort int
+	DataDir   string
+	Accounts  edge.Accounts
+
+	// VaultPort and IdentityPort are the Key Vault's and the token
+	// issuer's HTTPS ports (0 picks a free one; atrest serve defaults to
+	// 8443 and 8444). Vault tunes both (see vault.go).
+	VaultPort, IdentityPort int
+	Vault                   VaultConfig
+
 	// RootKey seals every service-managed key. Zero means: use (or create)
 	// the development root key file in DataDir.
 	RootKey secret.Key
@@ -49,6 +60,13 @@ type Server struct {
 	cfg      Config
 	Stores   *Stores
 	BlobURL  string
+	QueueURL string
+	TableURL string
+
+	// VaultURL and IdentityURL are the Key Vault and token issuer endpoints.
+	VaultURL, IdentityURL string
+	vault                 *vaultParts
+
 	CAFile   string // the local CA certificate, when one is in use
 	servers  []*http.Server
 	serveErr chan error
@@ -129,9 +147,27 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	blobSvc := &edge.Service{Name: "blob", Flavor: edge.FlavorBlobQueue, Routes: bs.Routes(), Accounts: cfg.Accounts,
-		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version}
+		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version, Policies: bs.StoredPolicy}
 	s.BlobURL, err = s.listen(cfg.Host, cfg.BlobPort, blobSvc, tlsCfg)
 	if err != nil {
+		s.Shutdown(context.Background())
+		return nil, err
+	}
+	qs := queue.New(st.DB, st.Keys, cfg.Log)
+	queueSvc := &edge.Service{Name: "queue", Flavor: edge.FlavorBlobQueue, Routes: qs.Routes(), Accounts: cfg.Accounts,
+		Errors: edge.XMLErrors, Log: cfg.Log, Version: queue.Version}
+	if s.QueueURL, err = s.listen(cfg.Host, cfg.QueuePort, queueSvc, tlsCfg); err != nil {
+		s.Shutdown(context.Background())
+		return nil, err
+	}
+	ts := table.New(st.DB, st.Keys, cfg.Log)
+	tableSvc := &edge.Service{Name: "table", Flavor: edge.FlavorTable, Routes: ts.Routes(), Split: table.Split,
+		Accounts: cfg.Accounts, Errors: table.WriteError, Log: cfg.Log, Version: table.Version}
+	if s.TableURL, err = s.listen(cfg.Host, cfg.TablePort, tableSvc, tlsCfg); err != nil {
+		s.Shutdown(context.Background())
+		return nil, err
+	}
+	if err := s.startVault(cfg, st); err != nil {
 		s.Shutdown(context.Background())
 		return nil, err
 	}
@@ -168,6 +204,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				s.stopErr = err
 			}
 		}
+		if err := s.stopVault(); err != nil && s.stopErr == nil {
+			s.stopErr = err
+		}
 		if err := s.Stores.Close(); err != nil && s.stopErr == nil {
 			s.stopErr = err
 		}
@@ -184,5 +223,6 @@ func (s *Server) ConnectionString(acct string, key string) string {
 	if s.cfg.HTTPS {
 		proto = "https"
 	}
-	return fmt.Sprintf("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;", proto, acct, key, s.BlobURL, acct)
+	return fmt.Sprintf("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s/%s;QueueEndpoint=%s/%s;TableEndpoint=%s/%s;",
+		proto, acct, key, s.BlobURL, acct, s.QueueURL, acct, s.TableURL, acct)
 }
