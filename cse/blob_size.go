@@ -96,6 +96,9 @@ func (ed *EncryptionData) CiphertextRange(offset, length, ciphertextSize int64) 
 		rng = ByteRange{First: offset / d * r, Last: mulSat(last/d+1, r) - 1}
 	} else {
 		first := offset / blockSize * blockSize
+		if ciphertextSize >= 0 && first >= ciphertextSize {
+			return ByteRange{}, ErrInvalidRange // only the IV block would be left
+		}
 		if first > 0 {
 			first -= blockSize
 		}

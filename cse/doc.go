@@ -23,6 +23,12 @@
 // Decrypter.DecryptQueueMessage. Table entities (map[string]any, as aztables
 // sends them): Encrypter.EncryptEntity and Decrypter.DecryptEntity.
 //
+// The subpackages put this on the official SDK clients: cseblob (azblob:
+// streaming upload and download, ranged reads, metadata updates), csequeue
+// (azqueue), csetable (aztables) and csekv (a Key Vault key as the KEK, via
+// azkeys). Encrypter.NewBlob and ResumeBlob serve uploads that stage
+// regions themselves, in parallel or after an interruption.
+//
 // # Compatibility
 //
 // Blobs are written as protocol 2.0 (AES-256-GCM in 4 MiB regions, region i

@@ -17,27 +17,16 @@ type EncryptedBlob struct {
 // it can go on the first upload request; the ciphertext is read from the
 // returned blob. An empty plaintext gives an empty 2.x ciphertext.
 func (e *Encrypter) EncryptBlob(ctx context.Context, plaintext io.Reader) (*EncryptedBlob, error) {
-	protocol, region, err := e.blobProtocol()
+	b, err := e.NewBlob(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ck, err := e.newContentKey(ctx, protocol, region)
-	if err != nil {
-		return nil, err
-	}
-	return encryptBlobWith(ck, plaintext), nil
+	return &EncryptedBlob{ed: b.ed, metadata: b.metadata, r: b.newChunks(plaintext, 0)}, nil
 }
 
 func encryptBlobWith(ck contentKey, plaintext io.Reader) *EncryptedBlob {
-	ck.ed.EncryptionMode = EncryptionModeFullBlob
-	b := &EncryptedBlob{ed: ck.ed, metadata: ck.ed.String()}
-	if ck.ed.isV2() {
-		b.r = &newRegionSealer(newGCM(ck.cek), int(ck.ed.EncryptedRegionInfo.DataLength), plaintext).chunks
-	} else {
-		b.r = &newCBCSealer(newAESBlock(ck.cek), ck.ed.ContentEncryptionIV, plaintext).chunks
-	}
-	ck.cek.wipe()
-	return b
+	b := newBlobEncryptor(ck)
+	return &EncryptedBlob{ed: b.ed, metadata: b.metadata, r: b.newChunks(plaintext, 0)}
 }
 
 // Read reads ciphertext.

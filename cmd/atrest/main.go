@@ -13,6 +13,16 @@ Commands:
   serve    run the storage services (Blob on 127.0.0.1:10000 by default)
   verify   prove a data directory holds only authenticated ciphertext
   ca       print the local CA certificate that HTTPS endpoints use
+  cse      upload and download blobs with client-side encryption (resumable)
+
+Key Vault (https://{vault}.localhost:8443, token issuer https://localhost:8444):
+  vault      create, list, protect, delete vaults
+  principal  create, list, delete principals; reset their secrets
+  role       assign, list, remove roles (Key Vault Administrator, Crypto Officer, ...)
+  key        create, show, rotate, delete, recover, purge, back up and restore keys
+  audit      read and filter the audit log
+  clock      show or advance the service clock (rotation, expiry, retention tests)
+  identity   show the tenant and endpoints; rotate the token-signing key
 
 Run "atrest COMMAND -h" for a command's flags.
 `
@@ -28,8 +38,12 @@ func main() {
 		err = serve(os.Args[2:])
 	case "verify":
 		err = verify(os.Args[2:])
+	case "cse":
+		err = cseCommand(os.Args[2:])
 	case "ca":
 		err = printCA(os.Args[2:])
+	case "vault", "principal", "role", "key", "audit", "clock", "identity":
+		err = adminCommand(os.Args[1], os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

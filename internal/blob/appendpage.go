@@ -36,26 +36,11 @@ func (s *Service) createPageBlob(w http.ResponseWriter, r *edge.Request) error {
 }
 
 func (s *Service) createEmpty(w http.ResponseWriter, r *edge.Request, typ string, size, seq int64) error {
-	if r.URL.Query().Get("snapshot") != "" {
-		return errSnapshotOpNotSupported
-	}
-	ch, err := contentHeadersFrom(r.Header, true)
+	rec, k, err := s.newBlobRec(r, typ, true)
 	if err != nil {
 		return err
 	}
-	meta, err := metadataFrom(r.Header)
-	if err != nil {
-		return err
-	}
-	k, err := s.keysFor(r, true)
-	if err != nil {
-		return err
-	}
-	t := now()
-	rec := &blobRec{Type: typ, Created: t, Modified: t, ETag: newETag(t), Size: size, SeqNum: seq, Headers: ch}
-	if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
-		return err
-	}
+	rec.Size, rec.SeqNum = size, seq
 	if err := s.commitBlob(r, rec, k.account, nil); err != nil {
 		return err
 	}

@@ -96,18 +96,7 @@ func (s *Service) putBlob(w http.ResponseWriter, r *edge.Request) error {
 	default:
 		return edge.ErrInvalidHeaderValue.With("x-ms-blob-type %q is not valid.", t)
 	}
-	if r.URL.Query().Get("snapshot") != "" {
-		return errSnapshotOpNotSupported
-	}
-	ch, err := contentHeadersFrom(r.Header, true)
-	if err != nil {
-		return err
-	}
-	meta, err := metadataFrom(r.Header)
-	if err != nil {
-		return err
-	}
-	tier, err := tierFrom(r.Header.Get("x-ms-access-tier"))
+	rec, k, err := s.newBlobRec(r, "BlockBlob", true)
 	if err != nil {
 		return err
 	}
@@ -118,24 +107,14 @@ func (s *Service) putBlob(w http.ResponseWriter, r *edge.Request) error {
 			return err
 		}
 	}
-	k, err := s.keysFor(r, true)
-	if err != nil {
-		return err
-	}
 	b, err := s.receive(r, r.Object, true, k.content)
 	if err != nil {
 		return err
 	}
-	if ch.MD5 == nil {
-		ch.MD5 = b.md5
+	if rec.Headers.MD5 == nil {
+		rec.Headers.MD5 = b.md5
 	}
-	t := now()
-	rec := &blobRec{Type: "BlockBlob", Created: t, Modified: t, ETag: newETag(t), Size: b.ext.Size,
-		Headers: ch, Tier: tier, Blocks: []block{{Ext: b.ext.ExtentRef}}}
-	if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
-		b.ext.Discard()
-		return err
-	}
+	rec.Size, rec.Blocks = b.ext.Size, []block{{Ext: b.ext.ExtentRef}}
 	if err := s.commitBlob(r, rec, k.account, b.ext); err != nil {
 		b.ext.Discard()
 		return err
@@ -291,26 +270,9 @@ func (s *Service) putBlockList(w http.ResponseWriter, r *edge.Request) error {
 	if len(list) > maxBlocks {
 		return errBlockCountExceeded
 	}
-	ch, err := contentHeadersFrom(r.Header, false)
-	if err != nil {
-		return err
-	}
-	meta, err := metadataFrom(r.Header)
-	if err != nil {
-		return err
-	}
-	tier, err := tierFrom(r.Header.Get("x-ms-access-tier"))
-	if err != nil {
-		return err
-	}
 	acct, c, name := r.Account.Name, r.Container, r.Object
-	k, err := s.keysFor(r, true)
+	rec, k, err := s.newBlobRec(r, "BlockBlob", false)
 	if err != nil {
-		return err
-	}
-	t := now()
-	rec := &blobRec{Type: "BlockBlob", Created: t, Modified: t, ETag: newETag(t), Headers: ch, Tier: tier}
-	if err := rec.setMetadata(k, acct, c, name, meta); err != nil {
 		return err
 	}
 	// Resolve the list against the blocks as they are now; commitBlob then

@@ -51,7 +51,7 @@ func (s *Service) createContainer(w http.ResponseWriter, r *edge.Request) error 
 	if !validContainerName(r.Container) {
 		return errInvalidResourceName
 	}
-	meta, err := metadataFrom(r.Header)
+	meta, err := edge.Metadata(r.Header)
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func (s *Service) containerProperties(w http.ResponseWriter, r *edge.Request) er
 	h := w.Header()
 	h.Set("ETag", rec.ETag)
 	h.Set("Last-Modified", httpTime(rec.Modified))
-	writeMetadata(h, rec.Metadata)
+	edge.WriteMetadata(h, rec.Metadata)
 	if r.Route.Comp == "" {
 		rec.Lease.writeHeaders(h, t)
 		if rec.Public != "" {
@@ -313,7 +313,7 @@ func (s *Service) updateContainer(r *edge.Request, checkLease bool, fn func(rec 
 }
 
 func (s *Service) setContainerMetadata(w http.ResponseWriter, r *edge.Request) error {
-	meta, err := metadataFrom(r.Header)
+	meta, err := edge.Metadata(r.Header)
 	if err != nil {
 		return err
 	}

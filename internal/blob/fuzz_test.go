@@ -44,21 +44,3 @@ func FuzzParseRange(f *testing.F) {
 		}
 	})
 }
-
-func FuzzMetadataNames(f *testing.F) {
-	f.Add("x-ms-meta-good", "v")
-	f.Add("x-ms-meta-1bad", "v")
-	f.Fuzz(func(t *testing.T, name, value string) {
-		h := http.Header{}
-		h[name] = []string{value}
-		m, err := metadataFrom(h)
-		if err != nil {
-			return
-		}
-		for k := range m {
-			if !validMetaName(k) {
-				t.Fatalf("invalid name %q accepted", k)
-			}
-		}
-	})
-}

@@ -137,7 +137,7 @@ func (s *Service) setBlobProperties(w http.ResponseWriter, r *edge.Request) erro
 }
 
 func (s *Service) setBlobMetadata(w http.ResponseWriter, r *edge.Request) error {
-	meta, err := metadataFrom(r.Header)
+	meta, err := edge.Metadata(r.Header)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (s *Service) leaseBlob(w http.ResponseWriter, r *edge.Request) error {
 }
 
 func (s *Service) snapshotBlob(w http.ResponseWriter, r *edge.Request) error {
-	meta, err := metadataFrom(r.Header)
+	meta, err := edge.Metadata(r.Header)
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func (s *Service) copyBlob(w http.ResponseWriter, r *edge.Request) error {
 	if err != nil {
 		return err
 	}
-	meta, err := metadataFrom(r.Header)
+	meta, err := edge.Metadata(r.Header)
 	if err != nil {
 		return err
 	}

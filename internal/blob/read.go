@@ -114,7 +114,7 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 	h.Set("ETag", rec.ETag)
 	h.Set("Last-Modified", httpTime(rec.Modified))
 	writeCPKHeader(h, rec.CPK)
-	writeMetadata(h, meta)
+	edge.WriteMetadata(h, meta)
 	if r.Route.Comp == "metadata" {
 		w.WriteHeader(http.StatusOK)
 		return nil

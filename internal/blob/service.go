@@ -3,7 +3,6 @@ package blob
 import (
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/atrest/atrest/internal/edge"
 	"github.com/atrest/atrest/internal/sse"
@@ -127,51 +126,4 @@ func serviceEndpoint(r *edge.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + "/" + r.Account.Name + "/"
-}
-
-// metadataFrom collects x-ms-meta-* headers. Go's HTTP server canonicalises
-// header names, so metadata names are stored lower-cased (Azure compares
-// them case-insensitively).
-func metadataFrom(h http.Header) (map[string]string, error) {
-	var m map[string]string
-	for k, v := range h {
-		lk := strings.ToLower(k)
-		if !strings.HasPrefix(lk, "x-ms-meta-") {
-			continue
-		}
-		name := lk[len("x-ms-meta-"):]
-		if !validMetaName(name) {
-			return nil, &edge.Error{Status: http.StatusBadRequest, Code: "InvalidMetadata", Message: "The metadata specified is invalid. It has characters that are not permitted."}
-		}
-		if m == nil {
-			m = map[string]string{}
-		}
-		m[name] = strings.Join(v, ",")
-	}
-	size := 0
-	for k, v := range m {
-		size += len(k) + len(v)
-	}
-	if size > 8*kib {
-		return nil, &edge.Error{Status: http.StatusBadRequest, Code: "MetadataTooLarge", Message: "The size of the specified metadata exceeds the maximum size permitted."}
-	}
-	return m, nil
-}
-
-func validMetaName(n string) bool {
-	if n == "" {
-		return false
-	}
-	for i, c := range n {
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (i > 0 && c == '-')) {
-			return false
-		}
-	}
-	return true
-}
-
-func writeMetadata(h http.Header, m map[string]string) {
-	for k, v := range m {
-		h["x-ms-meta-"+k] = []string{v}
-	}
 }

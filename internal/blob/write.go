@@ -118,6 +118,40 @@ func writeResult(w http.ResponseWriter, status int, etag string, rec *blobRec, b
 	w.WriteHeader(status)
 }
 
+// newBlobRec starts the record of a blob a request creates or replaces: its
+// content headers (falling back to the request's own, as Put Blob does),
+// metadata, access tier, and the keys that seal it.
+func (s *Service) newBlobRec(r *edge.Request, typ string, fallback bool) (*blobRec, *writeKeys, error) {
+	if r.URL.Query().Get("snapshot") != "" {
+		return nil, nil, errSnapshotOpNotSupported
+	}
+	ch, err := contentHeadersFrom(r.Header, fallback)
+	if err != nil {
+		return nil, nil, err
+	}
+	meta, err := edge.Metadata(r.Header)
+	if err != nil {
+		return nil, nil, err
+	}
+	tier, err := tierFrom(r.Header.Get("x-ms-access-tier"))
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := s.keysFor(r, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := now()
+	rec := &blobRec{Type: typ, Created: t, Modified: t, ETag: newETag(t), Headers: ch, Tier: tier}
+	if typ != "BlockBlob" {
+		rec.Tier = ""
+	}
+	if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
+		return nil, nil, err
+	}
+	return rec, k, nil
+}
+
 // contentHeadersFrom reads the x-ms-blob-* content headers of a write,
 // falling back to the request's own headers as Put Blob does.
 func contentHeadersFrom(h http.Header, fallback bool) (contentHeaders, error) {

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 )
@@ -40,4 +41,22 @@ func TestIPAllowed(t *testing.T) {
 			t.Fatalf("ipAllowed(%q, %q) = %v", c.spec, c.addr, got)
 		}
 	}
+}
+
+func FuzzMetadataNames(f *testing.F) {
+	f.Add("x-ms-meta-good", "v")
+	f.Add("x-ms-meta-1bad", "v")
+	f.Fuzz(func(t *testing.T, name, value string) {
+		h := http.Header{}
+		h[name] = []string{value}
+		m, err := Metadata(h)
+		if err != nil {
+			return
+		}
+		for k := range m {
+			if !validMetaName(k) {
+				t.Fatalf("invalid name %q accepted", k)
+			}
+		}
+	})
 }
