@@ -57,7 +57,7 @@ func BenchmarkGet4KiB(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		buf := make([]byte, 4096)
 		for pb.Next() {
-			resp, err := cc.NewBlobClient(fmt.Sprint(n.Add(1) % 256)).DownloadStream(ctx(b), nil)
+			resp, err := cc.NewBlobClient(fmt.Sprint(n.Add(1)%256)).DownloadStream(ctx(b), nil)
 			if err != nil {
 				b.Error(err)
 				return
