@@ -141,3 +141,11 @@ func TestBadInputKeepsData(t *testing.T) {
 		t.Fatalf("stored blob damaged by bad input: %v", err)
 	}
 }
+
+func TestNamesWithNUL(t *testing.T) {
+	ts := startServer(t)
+	base := ts.BlobURL + "/" + edge.DevAccount
+	expectError(t, signed(t, "PUT", base+"/bad%00c?restype=container", nil, nil), 400, "InvalidUri")
+	expectError(t, signed(t, "PUT", base+"/c/b%00x", map[string]string{"x-ms-blob-type": "BlockBlob"}, []byte("x")), 400, "InvalidUri")
+	expectError(t, signed(t, "PUT", base+"/c/b%FFx", map[string]string{"x-ms-blob-type": "BlockBlob"}, []byte("x")), 400, "InvalidUri")
+}

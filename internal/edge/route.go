@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -114,6 +115,10 @@ func (s *Service) serve(w http.ResponseWriter, r *Request) error {
 	}
 	r.Account = acct
 	decoded := strings.TrimPrefix(r.URL.Path, "/")
+	// NUL separates the parts of store keys: no name may hold one.
+	if strings.ContainsRune(decoded, 0) || !utf8.ValidString(decoded) {
+		return ErrInvalidURI.With("The resource name holds a character that is not allowed.")
+	}
 	_, drest, _ := strings.Cut(decoded, "/")
 	if s.Split != nil {
 		r.Container, r.Object = s.Split(drest)
