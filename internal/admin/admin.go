@@ -263,7 +263,7 @@ func (a *Admin) roleAssign(_ context.Context, args json.RawMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if parts := strings.Split(scope, "/"); len(parts) > 2 {
+	if parts := strings.Split(scope, "/"); len(parts) > 2 && parts[1] == "vaults" {
 		if _, ok := a.KV.Vault(parts[2]); !ok {
 			return nil, fmt.Errorf("no vault %q", parts[2])
 		}

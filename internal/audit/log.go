@@ -46,6 +46,7 @@ type Event struct {
 	Vault     string    `json:"vault,omitempty"`
 	Key       string    `json:"key,omitempty"`
 	Version   string    `json:"version,omitempty"`
+	Resource  string    `json:"resource,omitempty"` // storage: account/container/object
 	Operation string    `json:"operation"`
 	Algorithm string    `json:"algorithm,omitempty"`
 	Result    string    `json:"result"`

@@ -63,7 +63,8 @@ type Request struct {
 	Container string // "" at service level
 	Object    string // "" above object level
 	Anonymous bool
-	SAS       *SAS // the shared access signature that authorized the request
+	SAS       *SAS   // the shared access signature that authorized the request
+	Principal string // the object id a bearer token spoke for
 	Route     *Route
 }
 
@@ -73,10 +74,19 @@ type Service struct {
 	Flavor   Flavor
 	Routes   []Route
 	Accounts Accounts
-	Errors   ErrorWriter
-	Log      *slog.Logger
+	// Find, when set, looks accounts up instead of Accounts, so that
+	// accounts created at run time are served.
+	Find   func(name string) *Account
+	Errors ErrorWriter
+	Log    *slog.Logger
 	// Policies finds stored access policies for service SAS (optional).
 	Policies PolicyLookup
+	// Bearer and Action enable OAuth bearer tokens with role checks
+	// (optional): Action names what a request needs.
+	Bearer Bearer
+	Action ActionFunc
+	// Audit, when set, hears every request's outcome (err nil on success).
+	Audit func(r *Request, err error)
 	// Version is the x-ms-version echoed when a request sends none.
 	Version string
 	// Split parses the path below the account into container and object;
@@ -103,6 +113,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 	}
+	if s.Audit != nil {
+		s.Audit(r, err)
+	}
 }
 
 func (s *Service) serve(w http.ResponseWriter, r *Request) error {
@@ -110,6 +123,9 @@ func (s *Service) serve(w http.ResponseWriter, r *Request) error {
 	trimmed := strings.TrimPrefix(raw, "/")
 	acctName, rest, _ := strings.Cut(trimmed, "/")
 	acct := s.Accounts[acctName]
+	if s.Find != nil {
+		acct = s.Find(acctName)
+	}
 	if acct == nil {
 		return ErrInvalidURI.With("The account %q does not exist on this server.", acctName)
 	}
@@ -183,9 +199,17 @@ func (s *Service) authenticate(r *Request, rawFull, rawRest string) error {
 			r.Anonymous = true
 			return nil
 		}
+		if s.Bearer != nil {
+			e := *ErrNoAuthenticationInfo
+			e.Header = map[string]string{"WWW-Authenticate": s.Bearer.Challenge()}
+			return &e
+		}
 		return ErrNoAuthenticationInfo
 	}
 	scheme, cred, _ := strings.Cut(authz, " ")
+	if scheme == "Bearer" {
+		return s.authorizeBearer(r, cred)
+	}
 	if scheme != "SharedKey" && scheme != "SharedKeyLite" {
 		return ErrAuthenticationFailed.With("The authorization scheme %q is not supported.", scheme)
 	}

@@ -72,8 +72,9 @@ func ParseScope(scope string) (string, error) {
 		return "/", nil
 	}
 	p := strings.Split(strings.TrimPrefix(scope, "/"), "/")
-	if !strings.HasPrefix(scope, "/") || p[0] != "vaults" || (len(p) != 2 && len(p) != 4) || (len(p) == 4 && p[2] != "keys") {
-		return "", fmt.Errorf("scope %q: want /, /vaults/VAULT or /vaults/VAULT/keys/KEY", scope)
+	vault := p[0] == "vaults" && (len(p) == 2 || len(p) == 4 && p[2] == "keys")
+	if !strings.HasPrefix(scope, "/") || !(vault || parseStorageScope(p)) {
+		return "", fmt.Errorf("scope %q: want /, /vaults/VAULT[/keys/KEY] or /storageaccounts/ACCOUNT[/containers|queues|tables/NAME]", scope)
 	}
 	for _, seg := range p {
 		if seg == "" {
