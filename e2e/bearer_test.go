@@ -193,3 +193,76 @@ except HttpResponseError as e:
 		t.Fatalf("python bearer:\n%s", out)
 	}
 }
+
+// TestUserDelegationSAS: a principal with a bearer token gets a user
+// delegation key (Python SDK), signs a SAS with it, and the SAS works only
+// while the principal still holds a role that allows the operation.
+func TestUserDelegationSAS(t *testing.T) {
+	py := debianPython(t)
+	ts := startServer(t, withHTTPS())
+	cx := ctx(t)
+	_, err := ts.tlsClient(t).CreateContainer(cx, "udk", nil)
+	must(t, err)
+	_, err = ts.tlsClient(t).UploadBuffer(cx, "udk", "doc", []byte("delegated read"), nil)
+	must(t, err)
+	creds := newPrincipal(t, ts, "app-udk", "Storage Blob Data Reader", "/storageaccounts/devstoreaccount1")
+	nobody := newPrincipal(t, ts, "app-none", "", "")
+	script := `
+import sys
+from datetime import datetime, timedelta
+from azure.identity import ClientSecretCredential
+from azure.storage.blob import BlobServiceClient, BlobClient, BlobSasPermissions, generate_blob_sas
+from azure.core.exceptions import HttpResponseError
+tenant, cid, secret, authority, base, mode = sys.argv[1:7]
+cred = ClientSecretCredential(tenant, cid, secret, authority=authority, instance_discovery=False)
+bsc = BlobServiceClient(base, credential=cred)
+now = datetime.utcnow()
+try:
+    udk = bsc.get_user_delegation_key(now - timedelta(minutes=1), now + timedelta(hours=1))
+except HttpResponseError as e:
+    print("KEY REFUSED", e.error_code); sys.exit(0)
+sas = generate_blob_sas("devstoreaccount1", "udk", "doc", user_delegation_key=udk,
+                        permission=BlobSasPermissions(read=True, write=True), expiry=now + timedelta(hours=1))
+print("SAS", sas)
+print("READ", BlobClient.from_blob_url(base + "/udk/doc", credential=sas).download_blob().readall().decode())
+try:
+    BlobClient.from_blob_url(base + "/udk/doc", credential=sas).upload_blob(b"x", overwrite=True)
+    print("WRITE ALLOWED")
+except HttpResponseError as e:
+    print("WRITE", e.error_code)
+`
+	env := []string{"REQUESTS_CA_BUNDLE=" + ts.CAFile}
+	base := ts.BlobURL + "/devstoreaccount1"
+	out := runClient(t, 2*time.Minute, env, py, "-c", script, creds.TenantID, creds.ClientID, creds.Secret, ts.IdentityURL, base, "x")
+	// the SAS says rw, but the principal may only read: the write is refused
+	if !strings.Contains(out, "READ delegated read") || !strings.Contains(out, "WRITE AuthorizationPermissionMismatch") {
+		t.Fatalf("user delegation SAS:\n%q", out)
+	}
+	var sasToken string
+	for _, line := range strings.Split(out, "\n") {
+		if s, ok := strings.CutPrefix(line, "SAS "); ok {
+			sasToken = s
+		}
+	}
+	out = runClient(t, 2*time.Minute, env, py, "-c", script, nobody.TenantID, nobody.ClientID, nobody.Secret, ts.IdentityURL, base, "x")
+	if !strings.Contains(out, "KEY REFUSED AuthorizationPermissionMismatch") {
+		t.Fatalf("a principal without a role got a key:\n%s", out)
+	}
+	// forging the key's fields breaks the signature
+	forged := strings.Replace(sasToken, "skoid=", "skoid=0", 1)
+	resp, err := kvTransport(t, ts.CAFile).Get(base + "/udk/doc?" + forged)
+	must(t, err)
+	expectError(t, resp, 403, "AuthenticationFailed")
+	// removing the role revokes every SAS signed with the principal's keys
+	var assigned []struct {
+		ID string `json:"id"`
+	}
+	adminDo(t, ts, "role.list", map[string]any{"principal": "app-udk"}, &assigned)
+	if len(assigned) != 1 {
+		t.Fatalf("assignments of app-udk: %v", assigned)
+	}
+	adminDo(t, ts, "role.remove", map[string]any{"id": assigned[0].ID}, nil)
+	resp, err = kvTransport(t, ts.CAFile).Get(base + "/udk/doc?" + sasToken)
+	must(t, err)
+	expectError(t, resp, 403, "AuthorizationPermissionMismatch")
+}

@@ -31,6 +31,7 @@ var actions = map[string]string{
 	"SetBlobProperties": actBlobWrite, "SetBlobMetadata": actBlobWrite, "SnapshotBlob": actBlobWrite,
 	"LeaseBlob": actBlobWrite, "SetBlobTier": actBlobWrite, "AbortCopyBlob": actBlobWrite, "PutPage": actBlobWrite,
 	"AppendBlock": actBlobAdd, "DeleteBlob": actBlobDelete,
+	"GetUserDelegationKey": "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
 }
 
 // Action is the RBAC action and scope a Blob request needs.

@@ -14,9 +14,11 @@ const Version = "2026-12-06"
 
 // Service is the Blob service over an encrypted store.
 type Service struct {
-	db   *sse.DB
-	keys *sse.Keyring
-	log  *slog.Logger
+	db     *sse.DB
+	keys   *sse.Keyring
+	log    *slog.Logger
+	scopes Scopes
+	udk    udkSecrets
 }
 
 // New makes a Blob service storing through db with keys from keys.
@@ -49,6 +51,7 @@ func (s *Service) Routes() []edge.Route {
 	return []edge.Route{
 		{Name: "GetBlobServiceProperties", Method: G, Level: svc, Restype: "service", Comp: "properties", Auth: key, Handle: s.getServiceProperties},
 		{Name: "SetBlobServiceProperties", Method: P, Level: svc, Restype: "service", Comp: "properties", Auth: key, BodyLimit: maxXMLBody, Handle: s.setServiceProperties},
+		{Name: "GetUserDelegationKey", Method: http.MethodPost, Perm: "-", Level: svc, Restype: "service", Comp: "userdelegationkey", Auth: key, BodyLimit: 64 * kib, Handle: s.getUserDelegationKey},
 		{Name: "ListContainers", Method: G, Perm: "l", Level: svc, Comp: "list", Auth: key, Handle: s.listContainers},
 		{Name: "GetAccountInformation", Method: G, Perm: "rwdlacup", Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
 		{Name: "GetAccountInformation", Method: H, Perm: "rwdlacup", Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},
@@ -106,8 +109,25 @@ func (s *Service) StoredPolicy(acct, c, id string) (*edge.StoredPolicy, error) {
 	return nil, nil
 }
 
+// kek is the account's KEK for index records (containers, blob records,
+// block lists): the service-managed key, so that listings and deletes
+// never depend on a customer-managed key.
 func (s *Service) kek(acct string) (sse.KEK, error) {
-	return s.keys.ServiceKEK(sse.ServiceRef(acct))
+	k, err := s.keys.IndexKEK(acct)
+	if err != nil {
+		return nil, mapStoreErr(err, nil)
+	}
+	return k, nil
+}
+
+// contentKEK is the account's KEK for content and metadata, as its key
+// model chooses it (customer-managed keys apply here).
+func (s *Service) contentKEK(acct string) (sse.KEK, error) {
+	k, err := s.keys.AccountKEK(acct)
+	if err != nil {
+		return nil, mapStoreErr(err, nil)
+	}
+	return k, nil
 }
 
 func (s *Service) accountInfo(w http.ResponseWriter, r *edge.Request) error {

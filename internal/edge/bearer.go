@@ -10,8 +10,8 @@ import (
 // role assignments); edge only asks.
 type Bearer interface {
 	// Principal verifies a token meant for storage and returns the caller's
-	// object id, or an error saying why it is not accepted.
-	Principal(token string) (string, error)
+	// object id and tenant, or an error saying why it is not accepted.
+	Principal(token string) (oid, tenant string, err error)
 	// Allowed decides whether the principal may perform action at scope.
 	Allowed(principal, action, scope string) bool
 	// Challenge is the WWW-Authenticate value sent with a 401.
@@ -39,14 +39,14 @@ func (s *Service) authorizeBearer(r *Request, token string) error {
 	if r.TLS == nil {
 		return errBearerNeedsHTTPS
 	}
-	principal, err := s.Bearer.Principal(strings.TrimSpace(token))
+	principal, tenant, err := s.Bearer.Principal(strings.TrimSpace(token))
 	if err != nil {
 		s.Log.Info("bearer token refused", "request", r.ID, "reason", err.Error())
 		e := *errInvalidToken
 		e.Header = map[string]string{"WWW-Authenticate": s.Bearer.Challenge()}
 		return &e
 	}
-	r.Principal = principal
+	r.Principal, r.Tenant = principal, tenant
 	if s.Action == nil {
 		return errNoRole
 	}

@@ -65,6 +65,7 @@ type Request struct {
 	Anonymous bool
 	SAS       *SAS   // the shared access signature that authorized the request
 	Principal string // the object id a bearer token spoke for
+	Tenant    string // and its tenant
 	Route     *Route
 }
 
@@ -87,6 +88,8 @@ type Service struct {
 	Action ActionFunc
 	// Audit, when set, hears every request's outcome (err nil on success).
 	Audit func(r *Request, err error)
+	// UserDelegation derives user delegation keys (Blob only, optional).
+	UserDelegation UserDelegationKeys
 	// Version is the x-ms-version echoed when a request sends none.
 	Version string
 	// Split parses the path below the account into container and object;

@@ -29,7 +29,20 @@ type SAS struct {
 	TableFields [4]string         // spk, srk, epk, erk
 	TableName   string            // tn
 	policy      *StoredPolicy     // the stored access policy named by si
+
+	// User delegation SAS: the key the principal got from Get User
+	// Delegation Key, named by its fields, and the principal's extras.
+	KeyOID, KeyTID, KeyStart, KeyExpiry, KeyService, KeyVersion string // skoid, sktid, skt, ske, sks, skv
+	AuthorizedOID, UnauthorizedOID, CorrelationID               string // saoid, suoid, scid
+	DelegatedTID, DelegatedOID                                  string // skdutid, sduoid
 }
+
+// IsUserDelegation reports a user delegation SAS.
+func (s *SAS) IsUserDelegation() bool { return s.KeyOID != "" }
+
+// UserDelegationKeys derives the value of a user delegation key from its
+// fields, so that a SAS signed with it can be checked without storing it.
+type UserDelegationKeys func(account, oid, tid, start, expiry, service, version string) ([]byte, error)
 
 // IsAccount reports an account SAS (as opposed to a service SAS).
 func (s *SAS) IsAccount() bool { return s.Services != "" || s.Types != "" }
@@ -58,7 +71,10 @@ func parseSAS(q url.Values) *SAS {
 	s := &SAS{Version: q.Get("sv"), Services: q.Get("ss"), Types: q.Get("srt"), Resource: q.Get("sr"),
 		Perm: q.Get("sp"), Start: q.Get("st"), Expiry: q.Get("se"), IP: q.Get("sip"), Protocol: q.Get("spr"),
 		Identifier: q.Get("si"), Scope: q.Get("ses"), Snapshot: q.Get("snapshot"), Sig: q.Get("sig"),
-		TableName: q.Get("tn"), Overrides: map[string]string{}}
+		TableName: q.Get("tn"), Overrides: map[string]string{},
+		KeyOID: q.Get("skoid"), KeyTID: q.Get("sktid"), KeyStart: q.Get("skt"), KeyExpiry: q.Get("ske"),
+		KeyService: q.Get("sks"), KeyVersion: q.Get("skv"), AuthorizedOID: q.Get("saoid"),
+		UnauthorizedOID: q.Get("suoid"), CorrelationID: q.Get("scid"), DelegatedTID: q.Get("skdutid"), DelegatedOID: q.Get("sduoid")}
 	for _, k := range []string{"rscc", "rscd", "rsce", "rscl", "rsct"} {
 		if v := q.Get(k); v != "" {
 			s.Overrides[k] = v
@@ -128,7 +144,24 @@ func (sv *Service) authorizeSAS(r *Request, s *SAS) error {
 		return ErrAuthenticationFailed.With("The SAS is missing sv or sig.")
 	}
 	var sts string
-	if s.IsAccount() {
+	signKeys := make([][]byte, 0, len(r.Account.Keys))
+	for _, k := range r.Account.Keys {
+		signKeys = append(signKeys, k.Bytes())
+	}
+	if s.IsUserDelegation() {
+		if sv.UserDelegation == nil || sv.Name != "blob" || r.Container == "" {
+			return ErrAuthenticationFailed.With("User delegation SAS is not accepted here.")
+		}
+		key, err := sv.UserDelegation(r.Account.Name, s.KeyOID, s.KeyTID, s.KeyStart, s.KeyExpiry, s.KeyService, s.KeyVersion)
+		if err != nil {
+			return ErrAuthenticationFailed.With("The user delegation key is not valid.")
+		}
+		if t, err := parseSASTime(s.KeyExpiry); err != nil || !time.Now().Before(t) {
+			return ErrAuthenticationFailed.With("The user delegation key has expired.")
+		}
+		signKeys = [][]byte{key}
+		sts = userDelegationStringToSign(r.Account.Name, r, s)
+	} else if s.IsAccount() {
 		sts = accountStringToSign(r.Account.Name, s)
 	} else {
 		if r.Container == "" {
@@ -146,8 +179,8 @@ func (sv *Service) authorizeSAS(r *Request, s *SAS) error {
 		return ErrAuthenticationFailed.With("The SAS signature is not valid base64.")
 	}
 	ok := false
-	for _, k := range r.Account.Keys {
-		if hmac.Equal(Sign(k.Bytes(), sts), given) {
+	for _, k := range signKeys {
+		if hmac.Equal(Sign(k, sts), given) {
 			ok = true
 		}
 	}
@@ -194,8 +227,46 @@ func (sv *Service) authorizeSAS(r *Request, s *SAS) error {
 	if need == "-" || !strings.ContainsAny(perm, need) {
 		return errSASPermission
 	}
+	// A user delegation SAS grants no more than its principal holds now.
+	if s.IsUserDelegation() {
+		if sv.Bearer == nil || sv.Action == nil {
+			return errSASPermission
+		}
+		action, scope := sv.Action(r)
+		if action == "" || !sv.Bearer.Allowed(s.KeyOID, action, scope) {
+			return errSASPermission
+		}
+		r.Principal = s.KeyOID
+	}
 	r.SAS = s
 	return nil
+}
+
+// userDelegationStringToSign follows the versions: the principal fields
+// from 2020-02-10, the encryption scope from 2020-12-06, and the delegated
+// user and signed request headers/parameters from 2025-07-05.
+func userDelegationStringToSign(account string, r *Request, s *SAS) string {
+	res := "/blob/" + account + "/" + r.Container
+	if s.Resource != "c" {
+		res += "/" + r.Object
+	}
+	o := s.Overrides
+	parts := []string{s.Perm, s.Start, s.Expiry, res, s.KeyOID, s.KeyTID, s.KeyStart, s.KeyExpiry, s.KeyService, s.KeyVersion}
+	if s.Version >= "2020-02-10" {
+		parts = append(parts, s.AuthorizedOID, s.UnauthorizedOID, s.CorrelationID)
+	}
+	if s.Version >= "2025-07-05" {
+		parts = append(parts, s.DelegatedTID, s.DelegatedOID)
+	}
+	parts = append(parts, s.IP, s.Protocol, s.Version, s.Resource, s.Snapshot)
+	if s.Version >= "2020-12-06" {
+		parts = append(parts, s.Scope)
+	}
+	if s.Version >= "2025-07-05" {
+		parts = append(parts, "", "") // signed request headers and query parameters: none supported
+	}
+	parts = append(parts, o["rscc"], o["rscd"], o["rsce"], o["rscl"], o["rsct"])
+	return strings.Join(parts, "\n")
 }
 
 func (sv *Service) applyPolicy(r *Request, s *SAS) error {

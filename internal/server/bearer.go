@@ -24,9 +24,9 @@ type storageBearer struct {
 	rbac  *rbac.Store
 }
 
-func (b storageBearer) Principal(token string) (string, error) {
+func (b storageBearer) Principal(token string) (string, string, error) {
 	c, err := b.ident.Verify(token, func(aud string) bool { return strings.TrimRight(aud, "/") == StorageAudience })
-	return c.ObjectID, err
+	return c.ObjectID, c.TenantID, err
 }
 
 func (b storageBearer) Allowed(principal, action, scope string) bool {
