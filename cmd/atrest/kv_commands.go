@@ -39,8 +39,9 @@ also at https://localhost:8443 and https://127.0.0.1:8443).
 
 Roles: "Key Vault Administrator", "Key Vault Crypto Officer", "Key Vault Crypto User",
 "Key Vault Crypto Service Encryption User", "Key Vault Reader" (or administrator,
-crypto-officer, crypto-user, service-encryption-user, reader). Scopes: /, /vaults/V,
-/vaults/V/keys/K.
+crypto-officer, crypto-user, service-encryption-user, reader), and the storage data
+roles ("Storage Blob Data Reader", ...). Scopes: /, /vaults/V, /vaults/V/keys/K,
+/storageaccounts/A and /storageaccounts/A/containers|queues|tables/N.
 `,
 	"key": `usage: atrest key ACTION [--vault V] [flags]   (vault defaults to "default")
 
@@ -150,7 +151,7 @@ var builders = map[string]builder{
 	"role assign": func(fs *flag.FlagSet) func([]string) (string, any, error) {
 		p := fs.String("principal", "", "principal name, object id or client id")
 		role := fs.String("role", "", "role name, id or short name")
-		scope := fs.String("scope", "", "scope: /, /vaults/V or /vaults/V/keys/K")
+		scope := fs.String("scope", "", "scope: /, /vaults/V, /vaults/V/keys/K or /storageaccounts/A[/containers|queues|tables/N]")
 		vault := fs.String("vault", "", "vault (instead of --scope)")
 		key := fs.String("key", "", "key in --vault (instead of --scope)")
 		return func(pos []string) (string, any, error) {
