@@ -62,9 +62,9 @@ func TestBearerRBACMatrix(t *testing.T) {
 	}
 	// expected outcomes, from the built-in roles' definitions
 	allowed := map[string]string{
-		"Storage Blob Data Owner":       "read list write delete create container",
-		"Storage Blob Data Contributor": "read list write delete create container",
-		"Storage Blob Data Reader":      "read list",
+		"Storage Blob Data Owner":        "read list write delete create container",
+		"Storage Blob Data Contributor":  "read list write delete create container",
+		"Storage Blob Data Reader":       "read list",
 		"Storage Queue Data Contributor": "",
 		"Key Vault Crypto User":          "",
 		"":                               "",

@@ -89,9 +89,15 @@ func TestKVRBACMatrix(t *testing.T) {
 	// Each operation prepares what it needs as the administrator (with names
 	// unique to the role), then calls the official client.
 	ops := map[string]func(kc *azkeys.Client, r string) error{
-		"GetKey":         func(kc *azkeys.Client, r string) error { _, err := kc.GetKey(c, "shared", "", nil); return err },
-		"GetKeys":        func(kc *azkeys.Client, r string) error { _, err := kc.NewListKeyPropertiesPager(nil).NextPage(c); return err },
-		"GetKeyVersions": func(kc *azkeys.Client, r string) error { _, err := kc.NewListKeyPropertiesVersionsPager("shared", nil).NextPage(c); return err },
+		"GetKey": func(kc *azkeys.Client, r string) error { _, err := kc.GetKey(c, "shared", "", nil); return err },
+		"GetKeys": func(kc *azkeys.Client, r string) error {
+			_, err := kc.NewListKeyPropertiesPager(nil).NextPage(c)
+			return err
+		},
+		"GetKeyVersions": func(kc *azkeys.Client, r string) error {
+			_, err := kc.NewListKeyPropertiesVersionsPager("shared", nil).NextPage(c)
+			return err
+		},
 		"CreateKey": func(kc *azkeys.Client, r string) error {
 			_, err := kc.CreateKey(c, "create-"+r, azkeys.CreateKeyParameters{Kty: to.Ptr(azkeys.KeyTypeOct)}, nil)
 			return err
@@ -115,7 +121,10 @@ func TestKVRBACMatrix(t *testing.T) {
 			_, err := kc.GetDeletedKey(c, "gd-"+r, nil)
 			return err
 		},
-		"GetDeletedKeys": func(kc *azkeys.Client, r string) error { _, err := kc.NewListDeletedKeyPropertiesPager(nil).NextPage(c); return err },
+		"GetDeletedKeys": func(kc *azkeys.Client, r string) error {
+			_, err := kc.NewListDeletedKeyPropertiesPager(nil).NextPage(c)
+			return err
+		},
 		"RecoverDeletedKey": func(kc *azkeys.Client, r string) error {
 			adminKey(t, ts, "CreateKey", v, "rec-"+r, "", oct)
 			adminKey(t, ts, "DeleteKey", v, "rec-"+r, "", nil)
@@ -142,7 +151,10 @@ func TestKVRBACMatrix(t *testing.T) {
 			_, err := kc.RotateKey(c, "rot-"+r, nil)
 			return err
 		},
-		"GetKeyRotationPolicy": func(kc *azkeys.Client, r string) error { _, err := kc.GetKeyRotationPolicy(c, "shared", nil); return err },
+		"GetKeyRotationPolicy": func(kc *azkeys.Client, r string) error {
+			_, err := kc.GetKeyRotationPolicy(c, "shared", nil)
+			return err
+		},
 		"UpdateKeyRotationPolicy": func(kc *azkeys.Client, r string) error {
 			_, err := kc.UpdateKeyRotationPolicy(c, "shared", azkeys.KeyRotationPolicy{Attributes: &azkeys.KeyRotationPolicyAttributes{ExpiryTime: to.Ptr("P60D")}}, nil)
 			return err

@@ -58,7 +58,7 @@ type result struct {
 	tableRSSMiB              float64
 	putRate, getRate         float64 // messages/s
 	queueBytesPerMsg         float64
-	err                      error
+	tableErr, queueErr       error // the phase that stopped a run early
 }
 
 func main() {
@@ -90,33 +90,24 @@ func main() {
 // data when it is measured.
 func run(name string, start func(phase string) (*server, error), cfg config) result {
 	r := result{name: name}
-	srv, err := start("table")
-	if err != nil {
-		r.err = err
-		return r
+	if srv, err := start("table"); err != nil {
+		r.tableErr = err
+	} else {
+		r.tableErr = benchTables(srv, cfg, &r)
+		r.tableRSSMiB = srv.peakRSS()
+		if err := srv.stop(); err != nil && r.tableErr == nil {
+			r.tableErr = err
+		}
+		r.bytesPerEntity = float64(srv.diskBytes()) / float64(cfg.entities+cfg.inserts)
+		srv.cleanup()
 	}
-	r.err = benchTables(srv, cfg, &r)
-	r.tableRSSMiB = srv.peakRSS()
-	if err := srv.stop(); err != nil && r.err == nil {
-		r.err = err
-	}
-	r.bytesPerEntity = float64(srv.diskBytes()) / float64(cfg.entities+cfg.inserts)
-	srv.cleanup()
-	if r.err != nil {
-		fmt.Fprintf(os.Stderr, "%s tables: %v\n", name, r.err)
-		return r
-	}
-	srv, err = start("queue")
-	if err != nil {
-		r.err = err
-		return r
-	}
-	r.err = benchQueue(srv, cfg, &r)
-	srv.stop()
-	r.queueBytesPerMsg = float64(srv.diskBytes()) / float64(cfg.messages)
-	srv.cleanup()
-	if r.err != nil {
-		fmt.Fprintf(os.Stderr, "%s queue: %v\n", name, r.err)
+	if srv, err := start("queue"); err != nil {
+		r.queueErr = err
+	} else {
+		r.queueErr = benchQueue(srv, cfg, &r)
+		srv.stop()
+		r.queueBytesPerMsg = float64(srv.diskBytes()) / float64(cfg.messages)
+		srv.cleanup()
 	}
 	return r
 }
@@ -133,19 +124,31 @@ func report(cfg config, results []result) {
 	fmt.Println("| server | load (transactions) | insert (one by one) | slowest tenth | longest insert | point query | point p50 / p99 | range query (100 rows) p50 / p99 | filtered scan | on disk per entity | peak RSS |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range results {
-		if r.err != nil && r.insertRate == 0 {
-			fmt.Printf("| %s | failed: %v | | | | | | | | | |\n", r.name, r.err)
-			continue
+		if r.tableErr != nil {
+			fmt.Printf("| %s (stopped: see below) ", r.name)
+		} else {
+			fmt.Printf("| %s ", r.name)
 		}
-		fmt.Printf("| %s | %.0f /s | %.0f /s | %.0f /s | %s | %.0f /s | %s / %s | %s / %s | %.2f s (%d pages) | %.0f B | %.0f MiB |\n",
-			r.name, r.loadRate, r.insertRate, r.slowestTenth, ms(r.insertMax), r.pointRate, ms(r.pointP50), ms(r.pointP99),
+		fmt.Printf("| %.0f /s | %.0f /s | %.0f /s | %s | %.0f /s | %s / %s | %s / %s | %.2f s (%d pages) | %.0f B | %.0f MiB |\n",
+			r.loadRate, r.insertRate, r.slowestTenth, ms(r.insertMax), r.pointRate, ms(r.pointP50), ms(r.pointP99),
 			ms(r.rangeP50), ms(r.rangeP99), r.scan.Seconds(), r.scanPages, r.bytesPerEntity, r.tableRSSMiB)
 	}
 	fmt.Printf("\nQueue: %d messages, %d clients, gets of 32\n\n", cfg.messages, cfg.workers)
 	fmt.Println("| server | put | get | on disk per message |")
 	fmt.Println("| --- | --- | --- | --- |")
 	for _, r := range results {
-		fmt.Printf("| %s | %.0f msg/s | %.0f msg/s | %.0f B |\n", r.name, r.putRate, r.getRate, r.queueBytesPerMsg)
+		name := r.name
+		if r.queueErr != nil {
+			name += " (stopped: see below)"
+		}
+		fmt.Printf("| %s | %.0f msg/s | %.0f msg/s | %.0f B |\n", name, r.putRate, r.getRate, r.queueBytesPerMsg)
+	}
+	for _, r := range results {
+		for _, err := range []error{r.tableErr, r.queueErr} {
+			if err != nil {
+				fmt.Printf("\n%s stopped: %v\n", r.name, err)
+			}
+		}
 	}
 	if len(results) == 2 && results[1].insertRate > 0 && results[1].pointRate > 0 {
 		a, z := results[0], results[1]

@@ -14,6 +14,7 @@ Commands:
   verify   prove a data directory holds only authenticated ciphertext
   ca       print the local CA certificate that HTTPS endpoints use
   cse      upload and download blobs with client-side encryption (resumable)
+  rewrap   re-wrap an account's data keys under its current KEK (resumable)
 
 Key Vault (https://{vault}.localhost:8443, token issuer https://localhost:8444):
   vault      create, list, protect, delete vaults
@@ -42,6 +43,8 @@ func main() {
 		err = cseCommand(os.Args[2:])
 	case "ca":
 		err = printCA(os.Args[2:])
+	case "rewrap":
+		err = rewrapCommand(os.Args[2:])
 	case "vault", "principal", "role", "key", "audit", "clock", "identity":
 		err = adminCommand(os.Args[1], os.Args[2:])
 	case "-h", "--help", "help":

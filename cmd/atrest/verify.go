@@ -22,11 +22,13 @@ func verify(args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := server.OpenStores(c.dataDir, root, 0, log)
+	// with every key source wired: customer-managed keys and the
+	// infrastructure layer open here as they do in the server
+	st, _, closeFn, err := server.OpenInstallation(c.dataDir, root, server.KeyConfig{}, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeFn()
 	rep, err := st.DB.Verify()
 	if err != nil {
 		return err

@@ -61,10 +61,11 @@ func (s *Service) appendBlock(w http.ResponseWriter, r *edge.Request) error {
 		return errInvalidBlobOrBlock.With("An append block must not be empty.")
 	}
 	// Check what can be checked before taking the body.
-	if _, err := s.readBlobRecForWrite(r, "AppendBlob"); err != nil {
+	cur, err := s.readBlobRecForWrite(r, "AppendBlob")
+	if err != nil {
 		return err
 	}
-	k, err := s.keysFor(r, true)
+	k, err := s.keysFor(r, true, cur)
 	if err != nil {
 		return err
 	}
@@ -78,6 +79,9 @@ func (s *Service) appendBlock(w http.ResponseWriter, r *edge.Request) error {
 			return errInvalidBlobType
 		}
 		if err := matchCPK(rec.CPK, k.cpk); err != nil {
+			return err
+		}
+		if err := matchScope(rec.Scope, k.scope); err != nil {
 			return err
 		}
 		if rec.Sealed {
@@ -109,7 +113,7 @@ func (s *Service) appendBlock(w http.ResponseWriter, r *edge.Request) error {
 	return nil
 }
 
-// readBlobRecForWrite loads the live blob, checking its type.
+// readBlobRecForWrite loads the live blob, checking its type unless typ is "".
 func (s *Service) readBlobRecForWrite(r *edge.Request, typ string) (*blobRec, error) {
 	if r.URL.Query().Get("snapshot") != "" {
 		return nil, errSnapshotOpNotSupported
@@ -124,7 +128,7 @@ func (s *Service) readBlobRecForWrite(r *edge.Request, typ string) (*blobRec, er
 	if err != nil {
 		return nil, err
 	}
-	if rec.Type != typ {
+	if typ != "" && rec.Type != typ {
 		return nil, errInvalidBlobType
 	}
 	return &rec, nil
@@ -200,11 +204,14 @@ func (s *Service) putPage(w http.ResponseWriter, r *edge.Request) error {
 	if br.off+br.n > cur.Size {
 		return errPageRangeInvalid
 	}
-	k, err := s.keysFor(r, write == "update")
+	k, err := s.keysFor(r, write == "update", cur)
 	if err != nil {
 		return err
 	}
 	if err := matchCPK(cur.CPK, k.cpk); err != nil {
+		return err
+	}
+	if err := s.checkScope(r.Account.Name, cur.Scope); err != nil {
 		return err
 	}
 	var b *body
@@ -229,6 +236,9 @@ func (s *Service) putPage(w http.ResponseWriter, r *edge.Request) error {
 		}
 		if err := matchCPK(rec.CPK, k.cpk); err != nil {
 			return err
+		}
+		if write == "update" && rec.Scope != k.scope {
+			return errScopeMismatch
 		}
 		if br.off+br.n > rec.Size {
 			return errPageRangeInvalid

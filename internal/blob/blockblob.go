@@ -157,7 +157,7 @@ func (s *Service) putBlock(w http.ResponseWriter, r *edge.Request) error {
 			return err
 		}
 	}
-	k, err := s.keysFor(r, true)
+	k, err := s.keysFor(r, true, nil)
 	if err != nil {
 		return err
 	}
@@ -176,6 +176,9 @@ func (s *Service) putBlock(w http.ResponseWriter, r *edge.Request) error {
 			if err := matchCPK(first.CPK, k.cpk); err != nil {
 				return err
 			}
+			if err := matchScope(first.Scope, k.scope); err != nil {
+				return err
+			}
 			return sse.ErrStop
 		}); err != nil {
 			return err
@@ -191,7 +194,7 @@ func (s *Service) putBlock(w http.ResponseWriter, r *edge.Request) error {
 		if err := tx.Retarget(old, []string{b.ext.ID}); err != nil {
 			return err
 		}
-		return putJSON(tx, key, uncommittedRec{Ext: b.ext.ExtentRef, CPK: k.cpk}, k.account)
+		return putJSON(tx, key, uncommittedRec{Ext: b.ext.ExtentRef, CPK: k.cpk, Scope: k.scope}, k.account)
 	})
 	if err != nil {
 		b.ext.Discard()
@@ -200,6 +203,7 @@ func (s *Service) putBlock(w http.ResponseWriter, r *edge.Request) error {
 	h := w.Header()
 	h.Set("x-ms-request-server-encrypted", "true")
 	writeCPKHeader(h, k.cpk)
+	writeScopeHeader(h, k.scope)
 	if b.md5 != nil {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.md5))
 	}
@@ -296,7 +300,7 @@ func (s *Service) putBlockList(w http.ResponseWriter, r *edge.Request) error {
 		var old blobRec
 		if getJSON(tx, blobKey(acct, c, name, ""), &old) == nil && old.Type == "BlockBlob" {
 			for _, b := range old.Blocks {
-				committed[b.ID] = uncommittedRec{Ext: b.Ext, CPK: old.CPK}
+				committed[b.ID] = uncommittedRec{Ext: b.Ext, CPK: old.CPK, Scope: old.Scope}
 			}
 		}
 		for _, lb := range list {
@@ -317,6 +321,10 @@ func (s *Service) putBlockList(w http.ResponseWriter, r *edge.Request) error {
 				return nil
 			}
 			if err := matchCPK(u.CPK, k.cpk); err != nil {
+				resolveErr = err
+				return nil
+			}
+			if err := matchScope(u.Scope, k.scope); err != nil {
 				resolveErr = err
 				return nil
 			}

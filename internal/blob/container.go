@@ -59,14 +59,17 @@ func (s *Service) createContainer(w http.ResponseWriter, r *edge.Request) error 
 	if err != nil {
 		return err
 	}
+	scope, deny, err := s.containerScope(r)
+	if err != nil {
+		return err
+	}
 	kek, err := s.kek(r.Account.Name)
 	if err != nil {
 		return err
 	}
 	t := now()
 	rec := containerRec{Created: t, Modified: t, ETag: newETag(t), Metadata: meta, Public: pub,
-		DefaultScope: r.Header.Get("x-ms-default-encryption-scope"),
-		DenyOverride: r.Header.Get("x-ms-deny-encryption-scope-override") == "true"}
+		DefaultScope: scope, DenyOverride: deny}
 	key := containerKey(r.Account.Name, r.Container)
 	err = s.db.Update(func(tx *sse.Tx) error {
 		var old containerRec

@@ -26,28 +26,82 @@ var (
 
 // writeKeys is how one request's data is sealed: records always under the
 // account's key; content and metadata under the customer's key when the
-// request carries one.
+// request carries one, or under the encryption scope's key.
 type writeKeys struct {
 	account sse.KEK
 	content sse.KEK
 	cpk     string // base64 SHA-256 of the customer key, "" without one
+	scope   string // encryption scope of the write, "" for the account key
+	// apart: content is under another key than the records (a
+	// customer-managed account key)
+	apart bool
 }
 
-// keysFor resolves the keys of a request, validating its CPK headers.
-func (s *Service) keysFor(r *edge.Request, write bool) (*writeKeys, error) {
+// sealsMeta reports whether metadata is sealed apart from the record,
+// under the content key (customer-provided keys, scopes, customer-managed
+// keys).
+func (k *writeKeys) sealsMeta() bool { return k.cpk != "" || k.scope != "" || k.apart }
+
+// keysFor resolves the keys of a request, validating its CPK and scope
+// headers. For a write that changes an existing blob, blob is that blob:
+// the write keeps its scope. For a new blob the scope comes from the
+// request or the container's default.
+func (s *Service) keysFor(r *edge.Request, write bool, blob *blobRec) (*writeKeys, error) {
 	acct, err := s.kek(r.Account.Name)
 	if err != nil {
 		return nil, err
 	}
 	k := &writeKeys{account: acct, content: acct}
 	key, err := customerKey(r, write)
-	if err != nil || key == nil {
-		return k, err
-	}
-	if k.content, err = sse.CustomerKEK(*key); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	k.cpk = k.content.Version()
+	named := scopeName(r.Header, "x-ms-encryption-scope")
+	if key != nil && named != "" {
+		return nil, errCPKWithScope
+	}
+	if key != nil {
+		cpk, err := sse.CustomerKEK(*key)
+		if err != nil {
+			return nil, err
+		}
+		k.cpk = cpk.Version()
+		k.content = sse.LayerLike(acct, cpk)
+	}
+	if !write {
+		return k, nil
+	}
+	if key == nil {
+		if k.content, err = s.contentKEK(r.Account.Name); err != nil {
+			return nil, err
+		}
+		ic, ia := sse.Inner(k.content), sse.Inner(acct)
+		k.apart = ic.Source() != ia.Source() || ic.Ref() != ia.Ref()
+	}
+	switch {
+	case blob != nil:
+		if named != "" && named != blob.Scope {
+			return nil, errScopeMismatch
+		}
+		k.scope = blob.Scope
+	default:
+		crec, err := s.container(r.Account.Name, r.Container)
+		if err != nil {
+			return nil, err
+		}
+		if crec.DenyOverride && crec.DefaultScope != "" && (key != nil || (named != "" && named != crec.DefaultScope)) {
+			return nil, errScopeOverrideDenied
+		}
+		k.scope = named
+		if k.scope == "" && key == nil {
+			k.scope = crec.DefaultScope
+		}
+	}
+	if k.scope != "" {
+		if k.content, err = s.scopeKEK(r.Account.Name, k.scope); err != nil {
+			return nil, err
+		}
+	}
 	return k, nil
 }
 
@@ -98,10 +152,10 @@ func metaBinding(acct, c, name string) sse.Binding {
 }
 
 // setMetadata stores metadata in the record, sealed under the customer's
-// key when the blob uses one.
+// key or the scope's key when the blob uses one.
 func (b *blobRec) setMetadata(k *writeKeys, acct, c, name string, m map[string]string) error {
-	b.CPK = k.cpk
-	if k.cpk == "" {
+	b.CPK, b.Scope = k.cpk, k.scope
+	if !k.sealsMeta() {
 		b.Metadata, b.SealedMeta = m, nil
 		return nil
 	}
@@ -114,7 +168,8 @@ func (b *blobRec) setMetadata(k *writeKeys, acct, c, name string, m map[string]s
 	return nil
 }
 
-// metadata opens the blob's metadata; a CPK blob's needs its key.
+// metadata opens the blob's metadata; a CPK blob's needs its key, a scoped
+// blob's its scope's key.
 func (b *blobRec) metadata(db *sse.DB, keys *sse.Keyring, k *writeKeys, acct, c, name string) (map[string]string, error) {
 	if b.SealedMeta == nil {
 		return b.Metadata, nil

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/atrest/atrest/internal/edge"
+	"github.com/atrest/atrest/internal/sse"
 )
 
 // Blob service error codes, as the REST reference names them.
@@ -28,7 +29,6 @@ var (
 	errPageRangeInvalid       = &edge.Error{Status: http.StatusRequestedRangeNotSatisfiable, Code: "InvalidPageRange", Message: "The page range specified is invalid."}
 	errPublicAccessNotPermit  = &edge.Error{Status: http.StatusNotFound, Code: "ResourceNotFound", Message: "The specified resource does not exist."}
 	errDataUnreadable         = &edge.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "The stored data could not be authenticated and was not returned."}
-	errKeyUnavailable         = &edge.Error{Status: http.StatusForbidden, Code: "KeyVaultEncryptionKeyNotFound", Message: "The key vault key is not found to unwrap the encryption key."}
 
 	errLeaseAlreadyPresent    = &edge.Error{Status: http.StatusConflict, Code: "LeaseAlreadyPresent", Message: "There is already a lease present."}
 	errLeaseIDMismatchLeaseOp = &edge.Error{Status: http.StatusConflict, Code: "LeaseIdMismatchWithLeaseOperation", Message: "The lease ID specified did not match the lease ID for the blob."}
@@ -44,3 +44,19 @@ var (
 	errContainerLeaseNotHere  = &edge.Error{Status: http.StatusPreconditionFailed, Code: "LeaseNotPresentWithContainerOperation", Message: "There is currently no lease on the container."}
 	errContainerBeingDeleted  = &edge.Error{Status: http.StatusConflict, Code: "ContainerBeingDeleted", Message: "The specified container is being deleted."}
 )
+
+// keyUnavailable is the 403 for data whose key-encryption key cannot be
+// used now: disabled, deleted or purged, or out of the account identity's
+// reach.
+func keyUnavailable(err error) *edge.Error {
+	e := &edge.Error{Status: http.StatusForbidden, Code: sse.UnavailableCode(err)}
+	switch e.Code {
+	case sse.CodeTokenNotAcquired:
+		e.Message = "The storage account's identity cannot acquire a token for the key vault."
+	case sse.CodeVaultNotFound:
+		e.Message = "The key vault of the storage account's encryption key was not found."
+	default:
+		e.Message = "The key vault key is not found to unwrap the encryption key."
+	}
+	return e
+}

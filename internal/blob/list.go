@@ -222,6 +222,7 @@ type blobProps struct {
 	CopyCompletion     string `xml:"CopyCompletionTime,omitempty"`
 	ServerEncrypted    bool   `xml:"ServerEncrypted"`
 	CPKSha256          string `xml:"CustomerProvidedKeySha256,omitempty"`
+	EncryptionScope    string `xml:"EncryptionScope,omitempty"`
 	Sealed             *bool  `xml:"Sealed,omitempty"`
 }
 
@@ -284,6 +285,11 @@ func (s *Service) listBlobs(w http.ResponseWriter, r *edge.Request) error {
 				if err := json.Unmarshal(v, &b); err != nil {
 					return err
 				}
+				if inc["metadata"] && b.Scope != "" && s.checkScope(acct, b.Scope) == nil {
+					// a scoped blob's metadata is sealed under its scope's key;
+					// one that cannot be opened now is listed without it
+					b.Metadata, _ = b.metadata(s.db, s.keys, &writeKeys{}, acct, r.Container, name)
+				}
 				out.Blobs.Items = append(out.Blobs.Items, blobItem(name, snap, &b, inc, t))
 				committed = append(committed, name)
 				count++
@@ -314,6 +320,7 @@ func blobItem(name, snap string, b *blobRec, inc map[string]bool, t time.Time) b
 		ContentLength: b.Size, ContentType: b.Headers.Type, ContentEncoding: b.Headers.Encoding,
 		ContentLanguage: b.Headers.Language, CacheControl: b.Headers.Cache, ContentDisposition: b.Headers.Disposition,
 		BlobType: b.Type, LeaseStatus: status, LeaseState: state, ServerEncrypted: true, CPKSha256: b.CPK,
+		EncryptionScope: b.Scope,
 	}
 	if len(b.Headers.MD5) > 0 {
 		p.ContentMD5 = base64.StdEncoding.EncodeToString(b.Headers.MD5)

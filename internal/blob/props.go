@@ -141,12 +141,19 @@ func (s *Service) setBlobMetadata(w http.ResponseWriter, r *edge.Request) error 
 	if err != nil {
 		return err
 	}
-	k, err := s.keysFor(r, true)
+	cur, err := s.readBlobRecForWrite(r, "")
+	if err != nil {
+		return err
+	}
+	k, err := s.keysFor(r, true, cur)
 	if err != nil {
 		return err
 	}
 	rec, err := s.updateBlob(r, true, func(rec *blobRec, t time.Time) error {
 		if err := matchCPK(rec.CPK, k.cpk); err != nil {
+			return err
+		}
+		if err := matchScope(rec.Scope, k.scope); err != nil {
 			return err
 		}
 		if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
@@ -201,7 +208,11 @@ func (s *Service) snapshotBlob(w http.ResponseWriter, r *edge.Request) error {
 		return err
 	}
 	acct, c, name := r.Account.Name, r.Container, r.Object
-	k, err := s.keysFor(r, true)
+	cur, err := s.readBlobRecForWrite(r, "")
+	if err != nil {
+		return err
+	}
+	k, err := s.keysFor(r, true, cur)
 	if err != nil {
 		return err
 	}
@@ -219,6 +230,9 @@ func (s *Service) snapshotBlob(w http.ResponseWriter, r *edge.Request) error {
 			return err
 		}
 		if err := matchCPK(rec.CPK, k.cpk); err != nil {
+			return err
+		}
+		if err := matchScope(rec.Scope, k.scope); err != nil {
 			return err
 		}
 		t := now()
@@ -392,22 +406,31 @@ func (s *Service) copyBlob(w http.ResponseWriter, r *edge.Request) error {
 		// Copy Blob carries no source key, so such a source cannot be read.
 		return errUsesCPK
 	}
-	if _, err := s.container(r.Account.Name, r.Container); err != nil {
+	if err := s.checkScope(srcAcct, src.Scope); err != nil {
 		return err
 	}
-	kek, err := s.kek(r.Account.Name)
+	k, err := s.keysFor(r, true, nil)
 	if err != nil {
 		return err
 	}
+	if k.cpk != "" {
+		return errCPKWithScope.With("Copy Blob does not take a customer-provided key.")
+	}
+	kek := k.account
+	if meta == nil {
+		if meta, err = src.metadata(s.db, s.keys, &writeKeys{}, srcAcct, srcC, srcName); err != nil {
+			return err
+		}
+	}
 	t := now()
 	rec := &blobRec{Type: src.Type, Created: t, Modified: t, ETag: newETag(t), Size: src.Size, Headers: src.Headers,
-		Metadata: src.Metadata, SeqNum: src.SeqNum, Tier: tier}
-	if meta != nil {
-		rec.Metadata = meta
+		SeqNum: src.SeqNum, Tier: tier}
+	if err := rec.setMetadata(k, r.Account.Name, r.Container, r.Object, meta); err != nil {
+		return err
 	}
 	var ext *sse.Extent
 	if src.Size > 0 {
-		ew, err := s.db.NewExtent(kek, r.Account.Name, r.Container, r.Object)
+		ew, err := s.db.NewExtent(k.content, r.Account.Name, r.Container, r.Object)
 		if err != nil {
 			return err
 		}

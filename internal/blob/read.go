@@ -82,7 +82,7 @@ func (s *Service) readBlobRec(r *edge.Request) (*blobRec, error) {
 const bufferedRead = 1 * mib
 
 func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
-	k, err := s.keysFor(r, false)
+	k, err := s.keysFor(r, false, nil)
 	if err != nil {
 		return err
 	}
@@ -91,6 +91,9 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 		return err
 	}
 	if err := matchCPK(rec.CPK, k.cpk); err != nil {
+		return err
+	}
+	if err := s.checkScope(r.Account.Name, rec.Scope); err != nil {
 		return err
 	}
 	t := now()
@@ -114,6 +117,7 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 	h.Set("ETag", rec.ETag)
 	h.Set("Last-Modified", httpTime(rec.Modified))
 	writeCPKHeader(h, rec.CPK)
+	writeScopeHeader(h, rec.Scope)
 	edge.WriteMetadata(h, meta)
 	if r.Route.Comp == "metadata" {
 		w.WriteHeader(http.StatusOK)
@@ -165,6 +169,10 @@ func (s *Service) getBlob(w http.ResponseWriter, r *edge.Request) error {
 		var buf bytes.Buffer
 		buf.Grow(int(rng.n))
 		if err := s.writeContent(&buf, r, rec, rng.off, rng.n, k.content); err != nil {
+			// the error answer has a body of its own length
+			for _, name := range []string{"Content-Length", "Content-Range", "Content-MD5", "Content-Type"} {
+				h.Del(name)
+			}
 			return mapStoreErr(err, errBlobNotFound)
 		}
 		if wantMD5 {

@@ -113,6 +113,9 @@ type blobRec struct {
 	// then holds the metadata.
 	CPK        string `json:"cpk,omitempty"`
 	SealedMeta []byte `json:"smeta,omitempty"`
+	// Scope is the encryption scope content and metadata are sealed under
+	// ("" for the account's key).
+	Scope string `json:"scope,omitempty"`
 }
 
 type contentHeaders struct {
@@ -133,8 +136,9 @@ type copyInfo struct {
 }
 
 type uncommittedRec struct {
-	Ext sse.ExtentRef `json:"e"`
-	CPK string        `json:"cpk,omitempty"`
+	Ext   sse.ExtentRef `json:"e"`
+	CPK   string        `json:"cpk,omitempty"`
+	Scope string        `json:"scope,omitempty"`
 }
 
 // extents lists the extents a blob holds, for reference counting.
@@ -176,7 +180,7 @@ func mapStoreErr(err error, notFound error) error {
 	case errors.Is(err, sse.ErrNotFound):
 		return notFound
 	case errors.Is(err, sse.ErrKeyUnavailable):
-		return errKeyUnavailable
+		return keyUnavailable(err)
 	case errors.Is(err, sse.ErrAuth):
 		return errDataUnreadable
 	}

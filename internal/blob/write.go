@@ -109,6 +109,7 @@ func writeResult(w http.ResponseWriter, status int, etag string, rec *blobRec, b
 	h.Set("Last-Modified", httpTime(rec.Modified))
 	h.Set("x-ms-request-server-encrypted", "true")
 	writeCPKHeader(h, rec.CPK)
+	writeScopeHeader(h, rec.Scope)
 	if b != nil && b.md5 != nil {
 		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(b.md5))
 	}
@@ -137,7 +138,7 @@ func (s *Service) newBlobRec(r *edge.Request, typ string, fallback bool) (*blobR
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := s.keysFor(r, true)
+	k, err := s.keysFor(r, true, nil)
 	if err != nil {
 		return nil, nil, err
 	}

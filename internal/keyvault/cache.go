@@ -10,12 +10,17 @@ import (
 // parsed on every request. Entries live at most ttl (the bound on how long a
 // change made behind the service's back could go unseen); every change made
 // through the service drops the key's entries at once.
+//
+// A reader that loaded a record from the store may only cache it if no change
+// was dropped since it started reading (the epoch is unchanged); otherwise a
+// slow reader could put back what a writer had just invalidated.
 type cache struct {
 	ttl time.Duration
 	max int
 
-	mu   sync.Mutex
-	keys map[string]*cachedKey // vault \x00 lower(name)
+	mu    sync.Mutex
+	epoch uint64
+	keys  map[string]*cachedKey // vault \x00 lower(name)
 }
 
 type cachedKey struct {
@@ -78,28 +83,42 @@ func (c *cache) entry(vault, name string) *cachedKey {
 	return e
 }
 
-func (c *cache) putHead(vault, name string, h *headRecord) {
+// now is the epoch to pass to a later put.
+func (c *cache) now() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
+}
+
+func (c *cache) putHead(vault, name string, h *headRecord, epoch uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return
+	}
 	e := c.entry(vault, name)
 	e.head, e.headAt = h, time.Now()
 }
 
-func (c *cache) putVersion(vault, name string, k *keyVersion) {
+func (c *cache) putVersion(vault, name string, k *keyVersion, epoch uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return
+	}
 	c.entry(vault, name).versions[k.rec.Version] = cachedVersion{k: k, at: time.Now()}
 }
 
 // drop forgets a key after it changed.
 func (c *cache) drop(vault, name string) {
 	c.mu.Lock()
+	c.epoch++
 	delete(c.keys, cacheID(vault, name))
 	c.mu.Unlock()
 }
@@ -107,6 +126,7 @@ func (c *cache) drop(vault, name string) {
 // dropAll forgets everything (e.g. after the clock moved).
 func (c *cache) dropAll() {
 	c.mu.Lock()
+	c.epoch++
 	clear(c.keys)
 	c.mu.Unlock()
 }

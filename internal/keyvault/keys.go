@@ -54,6 +54,7 @@ func (s *Service) bundle(o *op, h *headRecord, k *keyVersion) keyBundle {
 func (s *Service) loadHead(o *op, wantDeleted bool) (*headRecord, *Error) {
 	h := s.cache.head(o.vault.Name, o.key)
 	if h == nil {
+		epoch := s.cache.now()
 		var rec headRecord
 		var found bool
 		err := s.db.View(func(tx *sse.Tx) error {
@@ -72,7 +73,7 @@ func (s *Service) loadHead(o *op, wantDeleted bool) (*headRecord, *Error) {
 			return nil, keyNotFound(o.key)
 		}
 		h = &rec
-		s.cache.putHead(o.vault.Name, o.key, h)
+		s.cache.putHead(o.vault.Name, o.key, h, epoch)
 	}
 	if (h.Deleted != nil) != wantDeleted {
 		if wantDeleted {
@@ -96,6 +97,7 @@ func (s *Service) loadVersion(o *op, version string) (*headRecord, *keyVersion, 
 	if k := s.cache.version(o.vault.Name, o.key, version); k != nil {
 		return h, k, nil
 	}
+	epoch := s.cache.now()
 	var rec versionRecord
 	var found bool
 	err := s.db.View(func(tx *sse.Tx) error {
@@ -115,7 +117,7 @@ func (s *Service) loadVersion(o *op, version string) (*headRecord, *keyVersion, 
 		s.log.Error("stored key does not parse", "request", o.requestID, "err", err)
 		return nil, nil, errInternal
 	}
-	s.cache.putVersion(o.vault.Name, o.key, k)
+	s.cache.putVersion(o.vault.Name, o.key, k, epoch)
 	return h, k, nil
 }
 

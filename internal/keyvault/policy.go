@@ -89,6 +89,9 @@ func parsePolicy(body []byte) (*policyRecord, *Error) {
 		if (tac == nil) == (tbe == nil) {
 			return nil, badParameter("Each lifetime action needs exactly one trigger: timeAfterCreate or timeBeforeExpiry.")
 		}
+		if tac != nil && typ == "Notify" {
+			return nil, badParameter("A Notify action is triggered by timeBeforeExpiry only.")
+		}
 		if tac != nil {
 			d, err := parseISODuration(*tac)
 			if err != nil {

@@ -202,3 +202,48 @@ func TestNotifyFiresOnce(t *testing.T) {
 		t.Fatalf("notify: %+v then %+v", rep, rep2)
 	}
 }
+
+// TestCacheUnderConcurrentWrites: readers racing writers never leave a
+// stale key in the cache.
+func TestCacheUnderConcurrentWrites(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.svc.CreateVault("race", 7, false); err != nil {
+		t.Fatal(err)
+	}
+	f.admin(t, "CreateKey", "race", "k", map[string]any{"kty": "oct"})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 30; i++ {
+			f.admin(t, "RotateKey", "race", "k", nil)
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			cached := f.admin(t, "GetKey", "race", "k", nil)["key"].(map[string]any)["kid"].(string)
+			f.svc.cache.dropAll()
+			stored := f.admin(t, "GetKey", "race", "k", nil)["key"].(map[string]any)["kid"].(string)
+			if cached != stored {
+				t.Fatalf("the cache serves %s, the store holds %s", cached, stored)
+			}
+			return
+		default:
+			f.admin(t, "GetKey", "race", "k", nil)
+		}
+	}
+}
+
+func TestCacheRefusesStalePuts(t *testing.T) {
+	c := newCache(time.Minute)
+	epoch := c.now()
+	c.drop("v", "k") // a writer changed the key after the reader started
+	c.putHead("v", "k", &headRecord{Name: "k"}, epoch)
+	if c.head("v", "k") != nil {
+		t.Fatal("a read that started before a change was cached")
+	}
+	c.putHead("v", "k", &headRecord{Name: "k"}, c.now())
+	if c.head("v", "k") == nil {
+		t.Fatal("a fresh read was not cached")
+	}
+}

@@ -31,7 +31,9 @@ func mapStoreErr(err error, notFound error) error {
 	case errors.Is(err, sse.ErrNotFound) && notFound != nil:
 		return notFound
 	case errors.Is(err, sse.ErrKeyUnavailable):
-		return errKeyUnavailable
+		e := *errKeyUnavailable
+		e.Code = sse.UnavailableCode(err) // e.g. KeyVaultAccessTokenCannotBeAcquired
+		return &e
 	case errors.Is(err, sse.ErrAuth):
 		return errDataUnreadable
 	}

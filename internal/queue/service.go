@@ -70,8 +70,14 @@ func (s *Service) Routes() []edge.Route {
 	}
 }
 
+// kek is the KEK of the account's new records, as the account's key model
+// (service-managed, customer-managed, infrastructure layer) chooses it.
 func (s *Service) kek(acct string) (sse.KEK, error) {
-	return s.keys.ServiceKEK(sse.ServiceRef(acct))
+	k, err := s.keys.AccountKEK(acct)
+	if err != nil {
+		return nil, mapStoreErr(err, nil)
+	}
+	return k, nil
 }
 
 // validName applies Azure's queue naming rules: 3 to 63 lower-case letters,

@@ -50,6 +50,9 @@ type Config struct {
 	// CertFile and KeyFile name a certificate to serve; empty means a
 	// certificate issued by the local CA kept in DataDir.
 	CertFile, KeyFile string
+	// Keys tunes the account key models (infrastructure root,
+	// customer-managed key cache, HSM); see accounts.go.
+	Keys KeyConfig
 	// InlineMax is the largest content extent kept in the metadata store.
 	InlineMax int64
 	Log       *slog.Logger
@@ -66,6 +69,7 @@ type Server struct {
 	// VaultURL and IdentityURL are the Key Vault and token issuer endpoints.
 	VaultURL, IdentityURL string
 	vault                 *vaultParts
+	accounts              *accountParts
 
 	CAFile   string // the local CA certificate, when one is in use
 	servers  []*http.Server
@@ -141,28 +145,44 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	bs := blob.New(st.DB, st.Keys, cfg.Log)
-	if err := bs.ResumePurges(); err != nil {
+	if s.vault, err = openVaultParts(cfg.DataDir, st, cfg.Vault, cfg.Log); err != nil {
 		st.Close()
 		return nil, err
 	}
-	blobSvc := &edge.Service{Name: "blob", Flavor: edge.FlavorBlobQueue, Routes: bs.Routes(), Accounts: cfg.Accounts,
-		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version, Policies: bs.StoredPolicy}
+	if s.accounts, err = openAccounts(cfg, st, s.vault); err != nil {
+		s.vault.close()
+		st.Close()
+		return nil, err
+	}
+	find := s.accounts.reg.Find
+	bs := blob.New(st.DB, st.Keys, cfg.Log)
+	bs.SetScopes(s.accounts.reg)
+	if err := bs.ResumePurges(); err != nil {
+		s.accounts.close()
+		s.vault.close()
+		st.Close()
+		return nil, err
+	}
+	blobSvc := &edge.Service{Name: "blob", Flavor: edge.FlavorBlobQueue, Routes: bs.Routes(), Accounts: cfg.Accounts, Find: find,
+		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version, Policies: bs.StoredPolicy,
+		Bearer: s.bearer(), Action: bs.Action, Audit: auditStorage(s.vault.audit), UserDelegation: bs.UserDelegationKey}
 	s.BlobURL, err = s.listen(cfg.Host, cfg.BlobPort, blobSvc, tlsCfg)
 	if err != nil {
 		s.Shutdown(context.Background())
 		return nil, err
 	}
 	qs := queue.New(st.DB, st.Keys, cfg.Log)
-	queueSvc := &edge.Service{Name: "queue", Flavor: edge.FlavorBlobQueue, Routes: qs.Routes(), Accounts: cfg.Accounts,
-		Errors: edge.XMLErrors, Log: cfg.Log, Version: queue.Version}
+	queueSvc := &edge.Service{Name: "queue", Flavor: edge.FlavorBlobQueue, Routes: qs.Routes(), Accounts: cfg.Accounts, Find: find,
+		Errors: edge.XMLErrors, Log: cfg.Log, Version: queue.Version,
+		Bearer: s.bearer(), Action: qs.Action, Audit: auditStorage(s.vault.audit)}
 	if s.QueueURL, err = s.listen(cfg.Host, cfg.QueuePort, queueSvc, tlsCfg); err != nil {
 		s.Shutdown(context.Background())
 		return nil, err
 	}
 	ts := table.New(st.DB, st.Keys, cfg.Log)
 	tableSvc := &edge.Service{Name: "table", Flavor: edge.FlavorTable, Routes: ts.Routes(), Split: table.Split,
-		Accounts: cfg.Accounts, Errors: table.WriteError, Log: cfg.Log, Version: table.Version}
+		Accounts: cfg.Accounts, Find: find, Errors: table.WriteError, Log: cfg.Log, Version: table.Version,
+		Bearer: s.bearer(), Action: ts.Action, Audit: auditStorage(s.vault.audit)}
 	if s.TableURL, err = s.listen(cfg.Host, cfg.TablePort, tableSvc, tlsCfg); err != nil {
 		s.Shutdown(context.Background())
 		return nil, err
@@ -204,6 +224,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				s.stopErr = err
 			}
 		}
+		s.accounts.close()
 		if err := s.stopVault(); err != nil && s.stopErr == nil {
 			s.stopErr = err
 		}

@@ -97,11 +97,7 @@ func (p *vaultParts) close() error {
 // startVault opens the Key Vault and starts its HTTPS listeners (always
 // TLS) and the admin socket.
 func (s *Server) startVault(cfg Config, st *Stores) error {
-	p, err := openVaultParts(cfg.DataDir, st, cfg.Vault, cfg.Log)
-	if err != nil {
-		return err
-	}
-	s.vault = p
+	p := s.vault
 	tlsCfg, caFile, err := vaultTLS(cfg, st)
 	if err != nil {
 		return err
@@ -109,7 +105,10 @@ func (s *Server) startVault(cfg Config, st *Stores) error {
 	if caFile != "" {
 		s.CAFile = caFile
 	}
-	if s.IdentityURL, err = s.listen(cfg.Host, cfg.IdentityPort, p.ident.Handler(), tlsCfg); err != nil {
+	if err := s.startMgmt(cfg); err != nil {
+		return err
+	}
+	if s.IdentityURL, err = s.listen(cfg.Host, cfg.IdentityPort, withMgmt(s.Mgmt, false, p.ident.Handler()), tlsCfg); err != nil {
 		return fmt.Errorf("identity endpoint: %w", err)
 	}
 	if s.VaultURL, err = s.listen(cfg.Host, cfg.VaultPort, p.kv, tlsCfg); err != nil {
@@ -129,7 +128,7 @@ func (s *Server) startVault(cfg Config, st *Stores) error {
 		cfg.Log.Warn("admin socket unavailable; CLI commands need the server stopped", "err", err)
 		return nil
 	}
-	srv := &http.Server{Handler: p.admin.Handler(cfg.Log), ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: withMgmt(s.Mgmt, true, p.admin.Handler(cfg.Log)), ReadHeaderTimeout: 30 * time.Second}
 	s.servers = append(s.servers, srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -110,7 +110,7 @@ func (d *DB) openRecord(key, sealed []byte) ([]byte, error) {
 	if err != nil {
 		d.log.Error("stored record failed to open", "record", printable(key), "err", err)
 		if errors.Is(err, ErrKeyUnavailable) {
-			return nil, ErrKeyUnavailable
+			return nil, unavailable(err)
 		}
 		return nil, ErrAuth
 	}

@@ -39,25 +39,39 @@ func extBinding(account, container, object, id string) Binding {
 // ExtentWriter encrypts one extent as it streams in. Small extents stay in
 // memory and are stored by Tx.Adopt; larger ones spill to the object store.
 type ExtentWriter struct {
-	d    *DB
-	id   string
-	bind Binding
-	seg  *segWriter
-	buf  bytes.Buffer
-	ow   store.ObjectWriter
-	err  error
+	d     *DB
+	id    string
+	bind  Binding
+	seg   *segWriter
+	outer *segWriter // the infrastructure layer, when there is one
+	buf   bytes.Buffer
+	ow    store.ObjectWriter
+	err   error
 }
 
 // NewExtent starts an extent for an object at (account, container, object).
 func (d *DB) NewExtent(kek KEK, account, container, object string) (*ExtentWriter, error) {
 	id := newExtentID()
 	w := &ExtentWriter{d: d, id: id, bind: extBinding(account, container, object, id)}
+	var dst io.Writer = spill{w}
+	if l, ok := kek.(*layered); ok {
+		// the inner object, header first, is the outer one's plaintext
+		hdr, aead, err := newObject(l.infra, DefaultSegmentLog)
+		if err != nil {
+			return nil, err
+		}
+		w.buf.Write(hdr)
+		w.outer = newSegWriter(dst, aead, w.bind.outer().aadPrefix(DefaultSegmentLog), DefaultSegmentLog)
+		dst, kek = w.outer, l.inner
+	}
 	hdr, aead, err := newObject(kek, DefaultSegmentLog)
 	if err != nil {
 		return nil, err
 	}
-	w.buf.Write(hdr)
-	w.seg = newSegWriter(spill{w}, aead, w.bind.aadPrefix(DefaultSegmentLog), DefaultSegmentLog)
+	if _, err := dst.Write(hdr); err != nil {
+		return nil, err
+	}
+	w.seg = newSegWriter(dst, aead, w.bind.aadPrefix(DefaultSegmentLog), DefaultSegmentLog)
 	return w, nil
 }
 
@@ -66,7 +80,7 @@ type spill struct{ w *ExtentWriter }
 
 func (s spill) Write(p []byte) (int, error) {
 	w := s.w
-	if w.ow == nil && w.seg.n <= w.d.inlineMax {
+	if w.ow == nil && (w.seg == nil || w.seg.n <= w.d.inlineMax) {
 		return w.buf.Write(p)
 	}
 	if w.ow == nil {
@@ -105,6 +119,12 @@ func (w *ExtentWriter) Finish() (*Extent, error) {
 		w.Abort()
 		return nil, err
 	}
+	if w.outer != nil {
+		if err := w.outer.Close(); err != nil {
+			w.Abort()
+			return nil, err
+		}
+	}
 	e := &Extent{ExtentRef: ExtentRef{ID: w.id, Size: w.seg.n}, bind: w.bind, d: w.d}
 	if w.ow == nil {
 		e.Inline = true
@@ -120,6 +140,9 @@ func (w *ExtentWriter) Finish() (*Extent, error) {
 // Abort drops a partly written extent.
 func (w *ExtentWriter) Abort() {
 	w.seg.closed = true
+	if w.outer != nil {
+		w.outer.closed = true
+	}
 	if w.ow != nil {
 		w.ow.Abort()
 	}
@@ -184,11 +207,33 @@ func (d *DB) openExtentAt(res Resolver, ra io.ReaderAt, size int64, b Binding, n
 	if _, err := ra.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, err
 	}
+	if isLayer(head) {
+		lr, err := d.openLayerReader(res, ra, size, b)
+		if err == nil && lr.l.plainSize > 6 {
+			head = make([]byte, 7)
+			if _, err = lr.ReadAt(head, 0); err == nil && isLayer(head) {
+				err = fmt.Errorf("%w: nested infrastructure layers", ErrAuth)
+			}
+		}
+		if err != nil {
+			d.log.Error("stored extent failed to open", "object", name, "err", err)
+			if errors.Is(err, ErrKeyUnavailable) {
+				return nil, unavailable(err)
+			}
+			return nil, ErrAuth
+		}
+		ra, size = lr, lr.l.plainSize
+		head = make([]byte, min(size, maxHeaderLen))
+		if _, err := ra.ReadAt(head, 0); err != nil && err != io.EOF {
+			d.log.Error("stored extent failed authentication", "object", name, "err", err)
+			return nil, ErrAuth
+		}
+	}
 	h, n, aead, err := openHeader(res, head)
 	if err != nil {
 		d.log.Error("stored extent failed to open", "object", name, "err", err)
 		if errors.Is(err, ErrKeyUnavailable) {
-			return nil, ErrKeyUnavailable
+			return nil, unavailable(err)
 		}
 		return nil, ErrAuth
 	}

@@ -20,6 +20,7 @@ const (
 	SourceVault    Source = 2 // customer-managed key in a Key Vault
 	SourceCustomer Source = 3 // customer-provided per request
 	SourceHSM      Source = 4 // held on a PKCS#11 token
+	SourceInfra    Source = 5 // the infrastructure layer's own platform key
 )
 
 func (s Source) String() string {
@@ -32,6 +33,8 @@ func (s Source) String() string {
 		return "customer-provided"
 	case SourceHSM:
 		return "hsm"
+	case SourceInfra:
+		return "infrastructure"
 	}
 	return fmt.Sprintf("source(%d)", uint8(s))
 }

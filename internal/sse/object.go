@@ -55,8 +55,20 @@ func openHeader(res Resolver, b []byte) (*Header, int, cipher.AEAD, error) {
 	return h, n, aead, nil
 }
 
-// Seal encrypts a whole value into the at-rest format bound to b.
+// Seal encrypts a whole value into the at-rest format bound to b (twice,
+// when kek has an infrastructure layer).
 func Seal(kek KEK, b Binding, value []byte) ([]byte, error) {
+	if l, ok := kek.(*layered); ok {
+		inner, err := sealOne(l.inner, b, value)
+		if err != nil {
+			return nil, err
+		}
+		return sealLayer(l.infra, b, inner)
+	}
+	return sealOne(kek, b, value)
+}
+
+func sealOne(kek KEK, b Binding, value []byte) ([]byte, error) {
 	hdr, aead, err := newObject(kek, DefaultSegmentLog)
 	if err != nil {
 		return nil, err
@@ -73,7 +85,28 @@ func Seal(kek KEK, b Binding, value []byte) ([]byte, error) {
 }
 
 // Open authenticates and decrypts a value sealed by Seal for the same b.
+// The header returned is the innermost one.
 func Open(res Resolver, b Binding, sealed []byte) ([]byte, *Header, error) {
+	if isLayer(sealed) {
+		inner, err := openLayer(res, b, sealed)
+		if err != nil {
+			return nil, nil, err
+		}
+		if isLayer(inner) {
+			return nil, nil, fmt.Errorf("%w: nested infrastructure layers", ErrAuth)
+		}
+		sealed = inner
+	}
+	return openOne(res, b, sealed)
+}
+
+// isLayer reports whether sealed bytes start with an infrastructure
+// layer's header.
+func isLayer(b []byte) bool {
+	return len(b) > 6 && string(b[:4]) == Magic && Source(b[6]) == SourceInfra
+}
+
+func openOne(res Resolver, b Binding, sealed []byte) ([]byte, *Header, error) {
 	h, n, aead, err := openHeader(res, sealed)
 	if err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,7 +89,7 @@ func (d *DB) Verify() (*Report, error) {
 	for _, e := range exts {
 		name := fmt.Sprintf("extent %s of %s/%s/%s", e.id, e.info.Account, e.info.Container, e.info.Object)
 		r, err := d.OpenExtent(ExtentRef{ID: e.id, Size: e.info.Size, Inline: e.info.Inline}, e.info.Account, e.info.Container, e.info.Object)
-		if errors.Is(err, ErrKeyUnavailable) && d.customerKeyed(e.id, e.info.Inline) {
+		if errors.Is(err, ErrKeyUnavailable) && d.customerKeyed(e.id, e.info.Inline, extBinding(e.info.Account, e.info.Container, e.info.Object, e.id)) {
 			rep.CustomerKeyed++
 			rep.ByKey["customer-provided (not checkable without the key)"]++
 			continue
@@ -146,19 +147,36 @@ func (d *DB) Sweep() (int, error) {
 	return len(orphans), nil
 }
 
-// customerKeyed reports whether an extent's header names a customer key.
-func (d *DB) customerKeyed(id string, inline bool) bool {
-	var head []byte
+// customerKeyed reports whether an extent's header names a customer key
+// (looking inside an infrastructure layer, which the keyring opens).
+func (d *DB) customerKeyed(id string, inline bool, b Binding) bool {
+	var ra io.ReaderAt
+	var size int64
 	if inline {
+		var v []byte
 		d.meta.View(func(tx store.Tx) error {
-			v, err := tx.Get([]byte(inlinePrefix + id))
-			head = append([]byte(nil), v[:min(len(v), maxHeaderLen)]...)
+			b, err := tx.Get([]byte(inlinePrefix + id))
+			v = append([]byte(nil), b...)
 			return err
 		})
+		ra, size = bytes.NewReader(v), int64(len(v))
 	} else if r, err := d.objects.Open(id); err == nil {
-		head = make([]byte, min(r.Size(), maxHeaderLen))
-		r.ReadAt(head, 0)
-		r.Close()
+		defer r.Close()
+		ra, size = r, r.Size()
+	} else {
+		return false
+	}
+	head := make([]byte, min(size, maxHeaderLen))
+	ra.ReadAt(head, 0)
+	if isLayer(head) {
+		lr, err := d.openLayerReader(d.keys, ra, size, b)
+		if err != nil {
+			return false
+		}
+		head = make([]byte, min(lr.l.plainSize, maxHeaderLen))
+		if _, err := lr.ReadAt(head, 0); err != nil && err != io.EOF {
+			return false
+		}
 	}
 	h, _, err := ParseHeader(head)
 	return err == nil && h.Source == SourceCustomer

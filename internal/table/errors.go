@@ -42,7 +42,9 @@ var (
 func mapStoreErr(err error) error {
 	switch {
 	case errors.Is(err, sse.ErrKeyUnavailable):
-		return errKeyUnavailable
+		e := *errKeyUnavailable
+		e.Code = sse.UnavailableCode(err) // e.g. KeyVaultAccessTokenCannotBeAcquired
+		return &e
 	case errors.Is(err, sse.ErrAuth):
 		return errDataUnreadable
 	}

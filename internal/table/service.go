@@ -151,8 +151,14 @@ func entityKeys(object string) (pk, rk string, err error) {
 	return pk, rk, nil
 }
 
+// kek is the KEK of the account's new records, as the account's key model
+// (service-managed, customer-managed, infrastructure layer) chooses it.
 func (s *Service) kek(acct string) (sse.KEK, error) {
-	return s.keys.ServiceKEK(sse.ServiceRef(acct))
+	k, err := s.keys.AccountKEK(acct)
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	return k, nil
 }
 
 // checkTableName applies Azure's rules: 3 to 63 letters and digits,
