@@ -234,3 +234,9 @@ func TestPythonAndAzSAS(t *testing.T) {
 		t.Fatalf("az blob list with --sas-token: %s", list)
 	}
 }
+
+func blobAccountTypes() sas.AccountResourceTypes {
+	return sas.AccountResourceTypes{Service: true, Container: true, Object: true}
+}
+
+func blobAccountPerms() sas.AccountPermissions { return sas.AccountPermissions{Read: true, List: true} }

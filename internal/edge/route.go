@@ -52,6 +52,9 @@ type Route struct {
 	// operation; "" derives it from the method (GET/HEAD r, DELETE d,
 	// others w) and "-" means no SAS may call it (the account key only).
 	Perm string
+	// PermFor, when set, chooses Perm per request (one route, two
+	// permissions: Queue's peek reads, its receive processes).
+	PermFor func(r *Request) string
 }
 
 // Request is what a handler gets.
@@ -155,6 +158,9 @@ func (s *Service) serve(w http.ResponseWriter, r *Request) error {
 		return err
 	}
 	r.Route = route
+	if err := checkTransport(r); err != nil {
+		return err
+	}
 	if err := s.authenticate(r, raw, "/"+rest); err != nil {
 		return err
 	}
@@ -196,9 +202,15 @@ func (s *Service) authenticate(r *Request, rawFull, rawRest string) error {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
 		if sas := parseSAS(r.URL.Query()); sas != nil {
+			if r.Account.Switches.NoSharedKey && !sas.IsUserDelegation() {
+				return ErrKeyAuthNotPermitted
+			}
 			return s.authorizeSAS(r, sas)
 		}
 		if r.Route.Auth == AuthAnonymous {
+			if r.Account.Switches.NoPublicAccess {
+				return ErrPublicAccessNotPermitted
+			}
 			r.Anonymous = true
 			return nil
 		}
@@ -215,6 +227,9 @@ func (s *Service) authenticate(r *Request, rawFull, rawRest string) error {
 	}
 	if scheme != "SharedKey" && scheme != "SharedKeyLite" {
 		return ErrAuthenticationFailed.With("The authorization scheme %q is not supported.", scheme)
+	}
+	if r.Account.Switches.NoSharedKey {
+		return ErrKeyAuthNotPermitted
 	}
 	name, sig, ok := strings.Cut(strings.TrimSpace(cred), ":")
 	if !ok || name != r.Account.Name {

@@ -224,6 +224,9 @@ func (sv *Service) authorizeSAS(r *Request, s *SAS) error {
 		return err
 	}
 	need := routePerm(r.Route)
+	if r.Route.PermFor != nil {
+		need = r.Route.PermFor(r)
+	}
 	if need == "-" || !strings.ContainsAny(perm, need) {
 		return errSASPermission
 	}

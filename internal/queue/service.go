@@ -54,19 +54,19 @@ func (s *Service) Routes() []edge.Route {
 	messages := func(r *edge.Request) bool { return r.Object == "messages" }
 	message := func(r *edge.Request) bool { return strings.HasPrefix(r.Object, "messages/") }
 	return []edge.Route{
-		{Name: "ListQueues", Method: G, Level: svc, Comp: "list", Auth: key, Handle: s.listQueues},
+		{Name: "ListQueues", Method: G, Perm: "l", Level: svc, Comp: "list", Auth: key, Handle: s.listQueues},
 
-		{Name: "CreateQueue", Method: P, Level: ctr, Auth: key, Handle: s.createQueue},
+		{Name: "CreateQueue", Method: P, Perm: "cw", Level: ctr, Auth: key, Handle: s.createQueue},
 		{Name: "DeleteQueue", Method: D, Level: ctr, Auth: key, Handle: s.deleteQueue},
 		{Name: "GetQueueMetadata", Method: G, Level: ctr, Comp: "metadata", Auth: key, Handle: s.getQueueMetadata},
 		{Name: "GetQueueMetadata", Method: H, Level: ctr, Comp: "metadata", Auth: key, Handle: s.getQueueMetadata},
 		{Name: "SetQueueMetadata", Method: P, Level: ctr, Comp: "metadata", Auth: key, Handle: s.setQueueMetadata},
 
-		{Name: "PutMessage", Method: POST, Level: obj, Match: messages, Auth: key, BodyLimit: maxMessageBody, Handle: s.putMessage},
-		{Name: "GetMessages", Method: G, Level: obj, Match: messages, Auth: key, Handle: s.getMessages},
-		{Name: "ClearMessages", Method: D, Level: obj, Match: messages, Auth: key, Handle: s.clearMessages},
-		{Name: "UpdateMessage", Method: P, Level: obj, Match: message, Auth: key, BodyLimit: maxMessageBody, Handle: s.updateMessage},
-		{Name: "DeleteMessage", Method: D, Level: obj, Match: message, Auth: key, Handle: s.deleteMessage},
+		{Name: "PutMessage", Method: POST, Perm: "a", Level: obj, Match: messages, Auth: key, BodyLimit: maxMessageBody, Handle: s.putMessage},
+		{Name: "GetMessages", Method: G, PermFor: peekOrProcess, Level: obj, Match: messages, Auth: key, Handle: s.getMessages},
+		{Name: "ClearMessages", Method: D, Perm: "d", Level: obj, Match: messages, Auth: key, Handle: s.clearMessages},
+		{Name: "UpdateMessage", Method: P, Perm: "u", Level: obj, Match: message, Auth: key, BodyLimit: maxMessageBody, Handle: s.updateMessage},
+		{Name: "DeleteMessage", Method: D, Perm: "p", Level: obj, Match: message, Auth: key, Handle: s.deleteMessage},
 	}
 }
 
@@ -128,4 +128,12 @@ func serviceEndpoint(r *edge.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + "/" + r.Account.Name + "/"
+}
+
+// peekOrProcess: a SAS must allow reading to peek and processing to receive.
+func peekOrProcess(r *edge.Request) string {
+	if r.URL.Query().Get("peekonly") == "true" {
+		return "r"
+	}
+	return "p"
 }
