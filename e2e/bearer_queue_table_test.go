@@ -33,7 +33,9 @@ func TestBearerQueueAndTableRoles(t *testing.T) {
 	must(t, err)
 
 	acct := "/storageaccounts/devstoreaccount1"
-	forbidden := func(err error) bool { return err != nil && strings.Contains(err.Error(), "AuthorizationPermissionMismatch") }
+	forbidden := func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), "AuthorizationPermissionMismatch")
+	}
 	queueAs := func(role string) *azqueue.QueueClient {
 		creds := newPrincipal(t, ts, "q-"+strings.ReplaceAll(strings.ToLower(role), " ", "-"), role, acct+"/queues/jobs")
 		sc, err := azqueue.NewServiceClient(ts.QueueURL+"/devstoreaccount1", goCredential(t, ts, creds, hc), &azqueue.ClientOptions{ClientOptions: opts})

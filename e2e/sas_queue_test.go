@@ -34,7 +34,9 @@ func TestQueueSAS(t *testing.T) {
 		must(t, err)
 		return q
 	}
-	denied := func(err error) bool { return err != nil && strings.Contains(err.Error(), "AuthorizationPermissionMismatch") }
+	denied := func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), "AuthorizationPermissionMismatch")
+	}
 	add := queueWith("a")
 	if _, err := add.EnqueueMessage(cx, "one", nil); err != nil {
 		t.Fatalf("sp=a enqueue: %v", err)
