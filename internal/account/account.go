@@ -41,6 +41,7 @@ type Account struct {
 	Created       time.Time         `json:"created"`
 	Encryption    Encryption        `json:"encryption"`
 	Identity      *Identity         `json:"identity,omitempty"`
+	Access        Access            `json:"access"`
 	// BuiltIn accounts come from the configuration; their keys are not
 	// stored and they cannot be recreated.
 	BuiltIn bool `json:"builtIn,omitempty"`

@@ -86,8 +86,10 @@ func Open(d Deps) (*Registry, error) {
 	}
 	r := &Registry{d: d, kek: kek, accts: map[string]*entry{}, scopes: map[string]*Scope{}}
 	for name, a := range d.BuiltIn {
-		r.accts[name] = &entry{Account: Account{Name: name, Kind: "StorageV2", SKU: "Standard_LRS", Location: "local",
-			ResourceGroup: "atrest", BuiltIn: true, Encryption: Encryption{KeySource: SourceStorage}}, keys: a.Keys, edge: a}
+		e := &entry{Account: Account{Name: name, Kind: "StorageV2", SKU: "Standard_LRS", Location: "local",
+			ResourceGroup: "atrest", BuiltIn: true, Encryption: Encryption{KeySource: SourceStorage}}, keys: a.Keys}
+		e.edge = e.edgeAccount()
+		r.accts[name] = e
 	}
 	err = d.DB.View(func(tx *sse.Tx) error {
 		if err := tx.Scan([]byte(prefixAccount), nil, func(_, v []byte) error {
@@ -97,15 +99,15 @@ func Open(d Deps) (*Registry, error) {
 			}
 			e := &entry{Account: rec.Account}
 			if old, ok := r.accts[rec.Name]; ok && rec.BuiltIn {
-				e.keys, e.edge = old.keys, old.edge
+				e.keys = old.keys
 			} else if rec.BuiltIn {
 				return nil // a built-in account no longer configured
 			} else {
 				for _, k := range rec.Keys {
 					e.keys = append(e.keys, secret.New(k))
 				}
-				e.edge = &edge.Account{Name: rec.Name, Keys: e.keys}
 			}
+			e.edge = e.edgeAccount()
 			r.accts[rec.Name] = e
 			return nil
 		}); err != nil {
@@ -182,6 +184,9 @@ func (r *Registry) Create(a Account) (Account, error) {
 		return Account{}, err
 	}
 	a.Encryption.KeySource = src
+	if err := a.Access.check(); err != nil {
+		return Account{}, err
+	}
 	if err := r.setIdentity(&a, a.Identity); err != nil {
 		return Account{}, err
 	}
@@ -200,7 +205,7 @@ func (r *Registry) Create(a Account) (Account, error) {
 		}
 		e.keys = append(e.keys, k)
 	}
-	e.edge = &edge.Account{Name: a.Name, Keys: e.keys}
+	e.edge = e.edgeAccount()
 	if err := r.store(e); err != nil {
 		return Account{}, err
 	}
@@ -252,6 +257,9 @@ func (r *Registry) Update(name string, fn func(a *Account) error) (Change, error
 	if a.Encryption.KeySource, err = normalizeSource(a.Encryption.KeySource); err != nil {
 		return Change{}, err
 	}
+	if err := a.Access.check(); err != nil {
+		return Change{}, err
+	}
 	if err := r.setIdentity(&a, a.Identity); err != nil {
 		return Change{}, err
 	}
@@ -272,6 +280,7 @@ func (r *Registry) Update(name string, fn func(a *Account) error) (Change, error
 	e := *r.accts[name]
 	r.mu.RUnlock()
 	e.Account = a
+	e.edge = e.edgeAccount() // a new value: requests in flight keep the one they read
 	if err := r.store(&e); err != nil {
 		return Change{}, err
 	}
@@ -325,6 +334,11 @@ func (r *Registry) useCustomerKey(a *Account, owner string, k *KeyVaultKey) erro
 		return fmt.Errorf("%w: the account identity cannot use key %s: %v", ErrInvalid, k.URI(), err)
 	}
 	return nil
+}
+
+// edgeAccount is the data plane's view of the entry.
+func (e *entry) edgeAccount() *edge.Account {
+	return &edge.Account{Name: e.Name, Keys: e.keys, Switches: e.Access.switches()}
 }
 
 func (r *Registry) store(e *entry) error {
@@ -398,7 +412,7 @@ func (r *Registry) RegenerateKey(name, keyName string) ([]SharedKey, error) {
 	next := *e
 	next.keys = append([]secret.Key(nil), e.keys...)
 	next.keys[idx] = k
-	next.edge = &edge.Account{Name: name, Keys: next.keys}
+	next.edge = next.edgeAccount()
 	if err := r.store(&next); err != nil {
 		return nil, err
 	}

@@ -38,9 +38,16 @@ func validContainerName(n string) bool {
 
 var errInvalidResourceName = &edge.Error{Status: http.StatusBadRequest, Code: "InvalidResourceName", Message: "The specifed resource name contains invalid characters."}
 
-func publicAccess(r *http.Request) (string, error) {
+// publicAccess reads a requested public access level; an account that
+// disallows public access refuses any.
+func publicAccess(r *edge.Request) (string, error) {
 	switch v := r.Header.Get("x-ms-blob-public-access"); v {
-	case "", "container", "blob":
+	case "":
+		return v, nil
+	case "container", "blob":
+		if r.Account.Switches.NoPublicAccess {
+			return "", edge.ErrPublicAccessNotPermitted
+		}
 		return v, nil
 	default:
 		return "", edge.ErrInvalidHeaderValue.With("x-ms-blob-public-access must be container or blob.")
@@ -55,7 +62,7 @@ func (s *Service) createContainer(w http.ResponseWriter, r *edge.Request) error 
 	if err != nil {
 		return err
 	}
-	pub, err := publicAccess(r.Request)
+	pub, err := publicAccess(r)
 	if err != nil {
 		return err
 	}
@@ -370,7 +377,7 @@ func (s *Service) getContainerACL(w http.ResponseWriter, r *edge.Request) error 
 }
 
 func (s *Service) setContainerACL(w http.ResponseWriter, r *edge.Request) error {
-	pub, err := publicAccess(r.Request)
+	pub, err := publicAccess(r)
 	if err != nil {
 		return err
 	}

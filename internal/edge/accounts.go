@@ -16,8 +16,9 @@ const (
 
 // Account is a storage account and its shared keys.
 type Account struct {
-	Name string
-	Keys []secret.Key
+	Name     string
+	Keys     []secret.Key
+	Switches Switches
 }
 
 // Accounts maps names to accounts.

@@ -83,6 +83,9 @@ type accountProps struct {
 	StatusOfPrimary   string            `json:"statusOfPrimary,omitempty"`
 	Encryption        *encryptionJSON   `json:"encryption,omitempty"`
 	SupportsHTTPS     *bool             `json:"supportsHttpsTrafficOnly,omitempty"`
+	AllowSharedKey    *bool             `json:"allowSharedKeyAccess,omitempty"`
+	AllowBlobPublic   *bool             `json:"allowBlobPublicAccess,omitempty"`
+	MinimumTLSVersion string            `json:"minimumTlsVersion,omitempty"`
 }
 
 type encryptionJSON struct {
@@ -105,7 +108,8 @@ func (a *API) accountID(acct account.Account) string {
 }
 
 func (a *API) accountView(acct account.Account) accountJSON {
-	t := true
+	ac := acct.Access
+	https, sharedKey, public := ac.HTTPSOnly, !ac.DenySharedKey, !ac.DenyPublicAccess
 	infra := acct.Encryption.RequireInfrastructureEncryption
 	enc := &encryptionJSON{KeySource: acct.Encryption.KeySource, RequireInfrastructureEncryption: &infra,
 		Services: map[string]any{}}
@@ -128,7 +132,8 @@ func (a *API) accountView(acct account.Account) accountJSON {
 	v := accountJSON{ID: a.accountID(acct), Name: acct.Name, Type: "Microsoft.Storage/storageAccounts", Location: acct.Location,
 		Kind: acct.Kind, SKU: &skuJSON{Name: acct.SKU, Tier: "Standard"}, Tags: acct.Tags,
 		Properties: &accountProps{ProvisioningState: "Succeeded", CreationTime: acct.Created.Format(time.RFC3339Nano),
-			PrimaryLocation: acct.Location, StatusOfPrimary: "available", Encryption: enc, SupportsHTTPS: &t}}
+			PrimaryLocation: acct.Location, StatusOfPrimary: "available", Encryption: enc, SupportsHTTPS: &https,
+			AllowSharedKey: &sharedKey, AllowBlobPublic: &public, MinimumTLSVersion: ac.MinTLSVersion()}}
 	if acct.Created.IsZero() {
 		v.Properties.CreationTime = ""
 	}
@@ -177,6 +182,22 @@ func (a *API) getAccount(r *request) (int, any, error) {
 	return http.StatusOK, a.accountView(acct), nil
 }
 
+// applyAccess copies requested access switches onto an account.
+func applyAccess(dst *account.Access, in *accountProps) {
+	if in.SupportsHTTPS != nil {
+		dst.HTTPSOnly = *in.SupportsHTTPS
+	}
+	if in.AllowSharedKey != nil {
+		dst.DenySharedKey = !*in.AllowSharedKey
+	}
+	if in.AllowBlobPublic != nil {
+		dst.DenyPublicAccess = !*in.AllowBlobPublic
+	}
+	if in.MinimumTLSVersion != "" {
+		dst.MinTLS = in.MinimumTLSVersion
+	}
+}
+
 // applyEncryption copies requested encryption settings onto an account.
 func applyEncryption(dst *account.Encryption, in *encryptionJSON, creating bool) error {
 	if in == nil {
@@ -209,7 +230,8 @@ func (a *API) createAccount(r *request) (int, any, error) {
 		// PUT on an existing account updates it, as ARM does
 		return a.update(r, &in)
 	}
-	acct := account.Account{Name: r.vars["name"], ResourceGroup: r.vars["rg"], Location: in.Location, Kind: in.Kind, Tags: in.Tags}
+	acct := account.Account{Name: r.vars["name"], ResourceGroup: r.vars["rg"], Location: in.Location, Kind: in.Kind, Tags: in.Tags,
+		Access: account.DefaultAccess()}
 	if in.SKU != nil {
 		acct.SKU = in.SKU.Name
 	}
@@ -217,6 +239,7 @@ func (a *API) createAccount(r *request) (int, any, error) {
 		acct.Identity = &account.Identity{Type: in.Identity.Type}
 	}
 	if in.Properties != nil {
+		applyAccess(&acct.Access, in.Properties)
 		if err := applyEncryption(&acct.Encryption, in.Properties.Encryption, true); err != nil {
 			return 0, nil, err
 		}
@@ -248,6 +271,7 @@ func (a *API) update(r *request, in *accountJSON) (int, any, error) {
 			acct.Identity = &account.Identity{Type: in.Identity.Type}
 		}
 		if in.Properties != nil {
+			applyAccess(&acct.Access, in.Properties)
 			return applyEncryption(&acct.Encryption, in.Properties.Encryption, false)
 		}
 		return nil

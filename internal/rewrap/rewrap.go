@@ -3,7 +3,8 @@
 // under the KEK that should hold it now, without decrypting content. It
 // runs in batches, saving its position after each, so that a job cut
 // short by a crash resumes where it stopped; each batch is idempotent, so
-// redoing one after a crash is harmless. Nothing becomes unreadable while
+// redoing one after a crash is harmless. Optionally (Options.Reencrypt)
+// it re-encrypts content under fresh data keys instead. Nothing becomes unreadable while
 // it runs: every object stays readable under the old KEK until its header
 // is replaced, and under the new one after.
 //
@@ -21,14 +22,17 @@ import (
 
 // State is a job's progress, saved after every batch.
 type State struct {
-	Account  string          `json:"account"`
-	Phase    string          `json:"phase"` // records, extents, done
-	After    []byte          `json:"after,omitempty"`
-	AfterID  string          `json:"afterId,omitempty"`
-	Stats    sse.RewrapStats `json:"stats"`
-	Started  time.Time       `json:"started"`
-	Finished time.Time       `json:"finished,omitzero"`
-	Resumed  int             `json:"resumed"`
+	Account string `json:"account"`
+	Phase   string `json:"phase"` // records, extents, done
+	// Reencrypt marks a full re-encryption (content under fresh data
+	// keys) rather than a rewrap of headers; a resumed job keeps its mode.
+	Reencrypt bool            `json:"reencrypt,omitempty"`
+	After     []byte          `json:"after,omitempty"`
+	AfterID   string          `json:"afterId,omitempty"`
+	Stats     sse.RewrapStats `json:"stats"`
+	Started   time.Time       `json:"started"`
+	Finished  time.Time       `json:"finished,omitzero"`
+	Resumed   int             `json:"resumed"`
 }
 
 // Options tune a run.
@@ -38,6 +42,10 @@ type Options struct {
 	Pause   time.Duration // between batches, to bound the job's I/O
 	// Progress is told after every batch.
 	Progress func(State)
+	// Reencrypt starts a full re-encryption instead of a rewrap: every
+	// object gets a fresh data key under the current KEK and its content
+	// is rewritten, so that old KEK versions and data keys are retired.
+	Reencrypt bool
 }
 
 // KEKRef seals the jobs' state records.
@@ -82,7 +90,7 @@ func Run(ctx context.Context, db *sse.DB, keys *sse.Keyring, target sse.Target, 
 		return nil, err
 	}
 	if st == nil || st.Phase == "done" {
-		st = &State{Account: opt.Account, Phase: "records", Started: time.Now().UTC()}
+		st = &State{Account: opt.Account, Phase: "records", Started: time.Now().UTC(), Reencrypt: opt.Reencrypt}
 	} else {
 		st.Resumed++
 	}
@@ -93,12 +101,20 @@ func Run(ctx context.Context, db *sse.DB, keys *sse.Keyring, target sse.Target, 
 		var done bool
 		switch st.Phase {
 		case "records":
-			st.After, done, err = db.RewrapRecords(st.After, opt.Batch, target, &st.Stats)
+			step := db.RewrapRecords
+			if st.Reencrypt {
+				step = db.ReencryptRecords
+			}
+			st.After, done, err = step(st.After, opt.Batch, target, &st.Stats)
 			if done {
 				st.Phase = "extents"
 			}
 		case "extents":
-			st.AfterID, done, err = db.RewrapExtents(st.AfterID, opt.Batch, target, &st.Stats)
+			step := db.RewrapExtents
+			if st.Reencrypt {
+				step = db.ReencryptExtents
+			}
+			st.AfterID, done, err = step(st.AfterID, opt.Batch, target, &st.Stats)
 			if done {
 				st.Phase, st.Finished = "done", time.Now().UTC()
 			}

@@ -31,13 +31,17 @@ const (
 // CACertPath is where the local CA certificate is kept.
 func CACertPath(dataDir string) string { return filepath.Join(dataDir, "tls", caCertFile) }
 
+// serverTLS is the storage listeners' TLS. Their handshake floor is TLS
+// 1.0 because, as in Azure, each account's minimumTlsVersion (TLS 1.2
+// unless lowered) refuses older connections with an answer the client can
+// read (400 TlsVersionNotPermitted) rather than a failed handshake.
 func serverTLS(cfg Config, st *Stores) (*tls.Config, string, error) {
 	if cfg.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
 			return nil, "", fmt.Errorf("load certificate: %w", err)
 		}
-		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, "", nil
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10}, "", nil
 	}
 	ca, caKey, err := LoadOrCreateCA(cfg.DataDir, st)
 	if err != nil {
@@ -47,7 +51,7 @@ func serverTLS(cfg Config, st *Stores) (*tls.Config, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}, CACertPath(cfg.DataDir), nil
+	return &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS10}, CACertPath(cfg.DataDir), nil
 }
 
 // LoadOrCreateCA returns the local CA, creating it on first use.

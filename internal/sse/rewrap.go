@@ -36,6 +36,7 @@ type Target func(kind string, key []byte, h *Header) (kek KEK, ok bool)
 type RewrapStats struct {
 	Examined    int   `json:"examined"`
 	Rewrapped   int   `json:"rewrapped"`
+	Reencrypted int   `json:"reencrypted,omitempty"`
 	Current     int   `json:"current"`
 	Skipped     int   `json:"skipped"`
 	Unavailable int   `json:"unavailable"`

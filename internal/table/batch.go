@@ -149,7 +149,9 @@ func parseBatchOps(r *edge.Request, parts [][]byte) ([]*batchOp, *batchFailure) 
 
 // parseBatchOp reads one "METHOD URL HTTP/1.1", headers and body.
 func parseBatchOp(r *edge.Request, part []byte) (*batchOp, error) {
-	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(part)))
+	// sized to the part: the default 4 KiB buffer per operation is most of
+	// a batch's garbage
+	tp := textproto.NewReader(bufio.NewReaderSize(bytes.NewReader(part), max(len(part), 16)))
 	line, err := tp.ReadLine()
 	if err != nil {
 		return nil, errInvalidInput.With("A change set operation has no request line.")

@@ -106,3 +106,37 @@ func BenchmarkPointQuery(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBatchInsert: entity group transactions of 100 from 32 clients;
+// one op is one entity.
+func BenchmarkBatchInsert(b *testing.B) {
+	c := benchTable(b)
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for {
+			first := int(n.Add(100)) - 100
+			actions := make([]aztables.TransactionAction, 0, 100)
+			for k := 0; k < 100; k++ {
+				if !pb.Next() {
+					break
+				}
+				// one partition per transaction, as Azure requires
+				e, _ := json.Marshal(map[string]any{"PartitionKey": fmt.Sprintf("p%06d", first/100), "RowKey": fmt.Sprintf("r%08d", first+k),
+					"Seq": first + k, "Name": fmt.Sprintf("customer %d", first+k), "Amount": float64(k) / 7, "Active": k%2 == 0})
+				actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: e})
+			}
+			if len(actions) == 0 {
+				return
+			}
+			if _, err := c.SubmitTransaction(b.Context(), actions, nil); err != nil {
+				b.Error(err)
+				return
+			}
+			if len(actions) < 100 {
+				return
+			}
+		}
+	})
+}

@@ -1,9 +1,7 @@
 package table
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -30,83 +28,70 @@ const (
 // are absent properties; odata.* members and Timestamp are ignored.
 // PartitionKey and RowKey are returned as found (ok false when absent).
 func parseEntity(body []byte) (e Entity, hasPK, hasRK bool, err error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return e, false, false, errInvalidInput.With("The request body is not a JSON object.")
+	members, err := scanObject(body)
+	if err != nil {
+		if ae, ok := err.(*edge.Error); ok {
+			return e, false, false, ae
+		}
+		return e, false, false, errInvalidInput.With("The request body is not a valid JSON object.")
 	}
-	type raw struct {
-		name string
-		val  any
+	if err := noDuplicates(members); err != nil {
+		return e, false, false, err
 	}
-	var raws []raw
-	types := map[string]string{}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return e, false, false, errInvalidInput.With("The request body is not valid JSON.")
+	var types map[string]string // property -> its odata.type annotation
+	for _, m := range members {
+		if name, ok := strings.CutSuffix(m.name, typeSuffix); ok {
+			if m.val.kind != jsonString {
+				return e, false, false, errInvalidInput.With("The type annotation of %s is not a string.", name)
+			}
+			if types == nil {
+				types = map[string]string{}
+			}
+			types[name] = m.val.text
 		}
-		name := t.(string)
-		var val any
-		if err := dec.Decode(&val); err != nil {
-			return e, false, false, errInvalidInput.With("The request body is not valid JSON.")
-		}
-		if seen[name] {
-			return e, false, false, errDuplicateProperty
-		}
-		seen[name] = true
+	}
+	for _, m := range members {
 		switch {
-		case strings.HasPrefix(name, "odata."):
-		case strings.HasSuffix(name, "@odata.type"):
-			s, ok := val.(string)
-			if !ok {
-				return e, false, false, errInvalidInput.With("The type annotation of %s is not a string.", strings.TrimSuffix(name, "@odata.type"))
+		case m.name == "PartitionKey" || m.name == "RowKey":
+			if m.val.kind != jsonString {
+				return e, false, false, errInvalidInput.With("The %s must be a string.", m.name)
 			}
-			types[strings.TrimSuffix(name, "@odata.type")] = s
-		default:
-			raws = append(raws, raw{name, val})
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return e, false, false, errInvalidInput.With("The request body is not valid JSON.")
-	}
-	// (a further Token call would build an error value for the common case)
-	if len(bytes.TrimSpace(body[dec.InputOffset():])) != 0 {
-		return e, false, false, errInvalidInput.With("The request body holds more than one JSON value.")
-	}
-	for _, r := range raws {
-		switch r.name {
-		case "PartitionKey", "RowKey":
-			s, ok := r.val.(string)
-			if !ok {
-				return e, false, false, errInvalidInput.With("The %s must be a string.", r.name)
-			}
-			if r.name == "PartitionKey" {
-				e.PartitionKey, hasPK = s, true
+			if m.name == "PartitionKey" {
+				e.PartitionKey, hasPK = m.val.text, true
 			} else {
-				e.RowKey, hasRK = s, true
+				e.RowKey, hasRK = m.val.text, true
 			}
 			continue
-		case "Timestamp":
+		case m.name == "Timestamp", strings.HasPrefix(m.name, "odata."), strings.HasSuffix(m.name, typeSuffix), m.val.kind == jsonNull:
 			continue
 		}
-		if r.val == nil {
-			continue
-		}
-		if err := checkPropertyName(r.name); err != nil {
+		if err := checkPropertyName(m.name); err != nil {
 			return e, false, false, err
 		}
-		v, verr := typedValue(r.val, types[r.name])
+		v, verr := typedValue(m.val, types[m.name])
 		if verr != nil {
-			return e, false, false, verr.With("%s Property: %s.", verr.Message, r.name)
+			return e, false, false, verr.With("%s Property: %s.", verr.Message, m.name)
 		}
-		e.Props = append(e.Props, Prop{Name: r.name, Value: v})
-	}
-	if len(e.Props) > maxProperties {
-		return e, false, false, errTooManyProperties
+		e.Props = append(e.Props, Prop{Name: m.name, Value: v})
+		if len(e.Props) > maxProperties {
+			return e, false, false, errTooManyProperties
+		}
 	}
 	return e, hasPK, hasRK, nil
+}
+
+const typeSuffix = "@odata.type"
+
+// noDuplicates refuses a member name given twice.
+func noDuplicates(members []member) error {
+	seen := make(map[string]struct{}, len(members))
+	for _, m := range members {
+		if _, dup := seen[m.name]; dup {
+			return errDuplicateProperty
+		}
+		seen[m.name] = struct{}{}
+	}
+	return nil
 }
 
 func checkPropertyName(n string) error {
@@ -121,20 +106,20 @@ func checkPropertyName(n string) error {
 	return nil
 }
 
-// typedValue converts a decoded JSON value to the annotated EDM type, or
-// infers one.
-func typedValue(val any, annotation string) (odata.Value, *edge.Error) {
+// typedValue converts a JSON value to the annotated EDM type, or infers
+// one from its JSON form.
+func typedValue(val jsonValue, annotation string) (odata.Value, *edge.Error) {
 	if annotation == "" {
-		switch v := val.(type) {
-		case string:
-			return stringValue(v)
-		case bool:
-			return odata.BoolValue(v), nil
-		case json.Number:
-			if n, err := strconv.ParseInt(string(v), 10, 32); err == nil {
+		switch val.kind {
+		case jsonString:
+			return stringValue(val.text)
+		case jsonBool:
+			return odata.BoolValue(val.b), nil
+		case jsonNumber:
+			if n, err := strconv.ParseInt(val.text, 10, 32); err == nil {
 				return odata.Int32Value(int32(n)), nil
 			}
-			f, err := strconv.ParseFloat(string(v), 64)
+			f, err := strconv.ParseFloat(val.text, 64)
 			if err != nil || math.IsInf(f, 0) {
 				return odata.Value{}, errInvalidType
 			}
@@ -146,61 +131,48 @@ func typedValue(val any, annotation string) (odata.Value, *edge.Error) {
 	if !ok {
 		return odata.Value{}, errInvalidInput.With("The type annotation %q is not an EDM type.", annotation)
 	}
-	s, isString := val.(string)
-	num, isNumber := val.(json.Number)
 	// numbers may also arrive as strings (Int64 always does)
-	text := s
-	if isNumber {
-		text = string(num)
-	}
+	isString, text := val.kind == jsonString, val.text
+	numeric := isString || val.kind == jsonNumber
 	switch t {
 	case odata.String:
 		if isString {
-			return stringValue(s)
+			return stringValue(text)
 		}
 	case odata.Boolean:
-		if b, ok := val.(bool); ok {
-			return odata.BoolValue(b), nil
+		if val.kind == jsonBool {
+			return odata.BoolValue(val.b), nil
 		}
 	case odata.Int32:
-		if isNumber || isString {
-			if n, err := strconv.ParseInt(text, 10, 32); err == nil {
-				return odata.Int32Value(int32(n)), nil
-			}
+		if n, err := strconv.ParseInt(text, 10, 32); numeric && err == nil {
+			return odata.Int32Value(int32(n)), nil
 		}
 	case odata.Int64:
-		if isNumber || isString {
-			if n, err := strconv.ParseInt(text, 10, 64); err == nil {
-				return odata.Int64Value(n), nil
-			}
+		if n, err := strconv.ParseInt(text, 10, 64); numeric && err == nil {
+			return odata.Int64Value(n), nil
 		}
 	case odata.Double:
-		if isNumber || isString {
-			if f, err := odata.ParseDouble(text); err == nil {
-				return odata.DoubleValue(f), nil
-			}
+		if f, err := odata.ParseDouble(text); numeric && err == nil {
+			return odata.DoubleValue(f), nil
 		}
 	case odata.DateTime:
-		if isString {
-			if tk, err := odata.ParseDateTime(s); err == nil {
-				return odata.Value{Type: odata.DateTime, Int: tk}, nil
-			}
+		if tk, err := odata.ParseDateTime(text); isString && err == nil {
+			return odata.Value{Type: odata.DateTime, Int: tk}, nil
 		}
 	case odata.Guid:
-		if isString {
-			if g, err := odata.ParseGuid(s); err == nil {
-				return odata.Value{Type: odata.Guid, Str: g}, nil
-			}
+		if g, err := odata.ParseGuid(text); isString && err == nil {
+			return odata.Value{Type: odata.Guid, Str: g}, nil
 		}
 	case odata.Binary:
-		if isString {
-			b, err := base64.StdEncoding.DecodeString(s)
-			if err == nil && len(b) <= maxValueBytes {
-				return odata.BinaryValue(b), nil
-			}
-			if err == nil {
-				return odata.Value{}, errValueTooLarge
-			}
+		if !isString {
+			break
+		}
+		b, err := base64.StdEncoding.DecodeString(text)
+		if err == nil && len(b) > maxValueBytes {
+			return odata.Value{}, errValueTooLarge
+		}
+		if err == nil {
+			return odata.BinaryValue(b), nil
 		}
 	}
 	return odata.Value{}, errInvalidType

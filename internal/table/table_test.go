@@ -203,3 +203,54 @@ func TestQueryMatchesBruteForce(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScanObject checks the flat-object scanner against encoding/json: it
+// accepts only valid JSON, and on every flat object with distinct names it
+// reads the same members and values.
+func FuzzScanObject(f *testing.F) {
+	for _, s := range []string{`{"a":"x\u00e9\ud83d\ude00\n","b":-1.5e3,"c":true,"d":null}`, `{}`, ` {"a" : 0 } `,
+		`{"a":"\ud800\u0041"}`, `{"a":"\udc00"}`, "{\"a\":\"\xff\"}", `{"a":01}`, `{"a":[1]}`, `{"a":1,}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		members, err := scanObject(b)
+		if err == nil && !json.Valid(b) {
+			t.Fatalf("%q: accepted invalid JSON", b)
+		}
+		var ref map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.UseNumber()
+		if !json.Valid(b) || dec.Decode(&ref) != nil || ref == nil {
+			return
+		}
+		for _, v := range ref {
+			switch v.(type) {
+			case map[string]any, []any:
+				return // nested: refused by design
+			}
+		}
+		if err != nil {
+			t.Fatalf("%q: refused valid flat JSON: %v", b, err)
+		}
+		if noDuplicates(members) != nil {
+			return
+		}
+		if len(members) != len(ref) {
+			t.Fatalf("%q: %d members, encoding/json %d", b, len(members), len(ref))
+		}
+		for _, m := range members {
+			var got any
+			switch m.val.kind {
+			case jsonString:
+				got = m.val.text
+			case jsonNumber:
+				got = json.Number(m.val.text)
+			case jsonBool:
+				got = m.val.b
+			}
+			if got != ref[m.name] {
+				t.Fatalf("%q: %q is %#v, encoding/json %#v", b, m.name, got, ref[m.name])
+			}
+		}
+	})
+}
