@@ -15,6 +15,8 @@ Commands:
   ca       print the local CA certificate that HTTPS endpoints use
   cse      upload and download blobs with client-side encryption (resumable)
   rewrap   re-wrap an account's data keys under its current KEK (resumable)
+  account  create, update, show, list storage accounts; refresh-key (management API)
+  scope    create, update, show, list an account's encryption scopes
 
 Key Vault (https://{vault}.localhost:8443, token issuer https://localhost:8444):
   vault      create, list, protect, delete vaults
@@ -45,6 +47,8 @@ func main() {
 		err = printCA(os.Args[2:])
 	case "rewrap":
 		err = rewrapCommand(os.Args[2:])
+	case "account", "scope":
+		err = mgmtCommand(os.Args[1], os.Args[2:])
 	case "vault", "principal", "role", "key", "audit", "clock", "identity":
 		err = adminCommand(os.Args[1], os.Args[2:])
 	case "-h", "--help", "help":

@@ -22,6 +22,7 @@ func serve(args []string) error {
 	queuePort := fs.Int("queue-port", 10001, "Queue service port (0 picks a free one)")
 	tablePort := fs.Int("table-port", 10002, "Table service port (0 picks a free one)")
 	vf := registerVaultFlags(fs)
+	kf := registerKeyFlags(fs)
 	https := fs.Bool("https", false, "serve storage endpoints over HTTPS (certificate from the local CA unless --cert/--key)")
 	cert := fs.String("cert", "", "PEM certificate for HTTPS")
 	key := fs.String("key", "", "PEM private key for HTTPS")
@@ -45,11 +46,16 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	keys, closeKeys, err := kf.config()
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
 	start := time.Now()
 	srv, err := server.Start(server.Config{
 		Host: *host, BlobPort: *blobPort, QueuePort: *queuePort, TablePort: *tablePort, DataDir: c.dataDir, Accounts: accts, RootKey: root,
 		HTTPS: *https || *cert != "", CertFile: *cert, KeyFile: *key, Log: log,
-		VaultPort: vf.vaultPort, IdentityPort: vf.identityPort, Vault: vf.config(),
+		VaultPort: vf.vaultPort, IdentityPort: vf.identityPort, Vault: vf.config(), Keys: keys,
 	})
 	if err != nil {
 		return err

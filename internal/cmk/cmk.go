@@ -99,11 +99,16 @@ type Manager struct {
 
 	mu    sync.Mutex
 	cache map[string]cached // owner \0 gen
+	gen   map[string]uint32 // owner -> current generation, once read
 	opMu  sync.Mutex        // one change of an owner's record at a time
 }
 
+// cached is an unwrapped intermediate key; within its lifetime requests
+// use it without reading the record again (the record's changes go
+// through store, which keeps gen current).
 type cached struct {
 	kek     sse.KEK
+	src     sse.Source
 	expires time.Time
 }
 
@@ -122,7 +127,7 @@ func New(d Deps, opt Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{d: d, opt: opt, kek: kek, cache: map[string]cached{}, stop: make(chan struct{}), done: make(chan struct{})}
+	m := &Manager{d: d, opt: opt, kek: kek, cache: map[string]cached{}, gen: map[string]uint32{}, stop: make(chan struct{}), done: make(chan struct{})}
 	d.Keys.SetResolver(sse.SourceVault, m)
 	d.Keys.SetResolver(sse.SourceHSM, m)
 	go m.followLoop()
@@ -191,7 +196,24 @@ func (m *Manager) store(rec *ikRecord) error {
 	if err != nil {
 		return err
 	}
-	return m.d.DB.Update(func(tx *sse.Tx) error { return tx.Put(ikKey(rec.Owner, rec.Gen), b, m.kek) })
+	if err := m.d.DB.Update(func(tx *sse.Tx) error { return tx.Put(ikKey(rec.Owner, rec.Gen), b, m.kek) }); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.gen[rec.Owner] = rec.Gen
+	m.mu.Unlock()
+	return nil
+}
+
+// warm is the cached KEK of an owner's generation, if still in date.
+func (m *Manager) warm(owner string, gen uint32, src sse.Source) (sse.KEK, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.cache[cacheKey(owner, gen)]
+	if !ok || c.src != src || !time.Now().Before(c.expires) {
+		return nil, false
+	}
+	return c.kek, true
 }
 
 func source(k account.KeyVaultKey) sse.Source {
@@ -208,6 +230,14 @@ func cacheKey(owner string, gen uint32) string {
 // KEK is the owner's current KEK, creating the owner's intermediate key
 // under k on first use.
 func (m *Manager) KEK(owner, principal string, k account.KeyVaultKey) (sse.KEK, error) {
+	m.mu.Lock()
+	gen, known := m.gen[owner]
+	m.mu.Unlock()
+	if known {
+		if kek, ok := m.warm(owner, gen, source(k)); ok {
+			return kek, nil
+		}
+	}
 	rec, err := m.current(owner)
 	if err != nil {
 		return nil, err
@@ -215,6 +245,9 @@ func (m *Manager) KEK(owner, principal string, k account.KeyVaultKey) (sse.KEK, 
 	if rec == nil {
 		return m.Use(owner, principal, k)
 	}
+	m.mu.Lock()
+	m.gen[owner] = rec.Gen
+	m.mu.Unlock()
 	return m.open(rec)
 }
 
@@ -224,6 +257,9 @@ func (m *Manager) Resolve(src sse.Source, ref, version string) (sse.KEK, error) 
 	gen, err := strconv.ParseUint(version, 10, 32)
 	if err != nil {
 		return nil, sse.ErrKeyUnavailable
+	}
+	if kek, ok := m.warm(ref, uint32(gen), src); ok {
+		return kek, nil
 	}
 	rec, err := m.load(ref, uint32(gen))
 	if err != nil {
@@ -265,7 +301,7 @@ func (m *Manager) remember(rec *ikRecord, raw []byte) (sse.KEK, error) {
 		return nil, err
 	}
 	m.mu.Lock()
-	m.cache[cacheKey(rec.Owner, rec.Gen)] = cached{kek: kek, expires: time.Now().Add(m.opt.CacheTTL)}
+	m.cache[cacheKey(rec.Owner, rec.Gen)] = cached{kek: kek, src: source(rec.Key), expires: time.Now().Add(m.opt.CacheTTL)}
 	m.mu.Unlock()
 	return kek, nil
 }

@@ -46,6 +46,7 @@ var routes = []route{
 	{"UpdateStorageAccount", "PATCH", p(sa), write, (*API).updateAccount},
 	{"ListKeys", "POST", p(sa + "/listKeys"), write, (*API).listKeys},
 	{"RegenerateKey", "POST", p(sa + "/regenerateKey"), write, (*API).regenerateKey},
+	{"RefreshKey", "POST", p(sa + "/refreshKey"), write, (*API).refreshKey},
 	{"ListEncryptionScopes", "GET", p(sa + "/encryptionScopes"), read, (*API).listScopes},
 	{"PutEncryptionScope", "PUT", p(sa + "/encryptionScopes/{scopeName}"), write, (*API).putScope},
 	{"PatchEncryptionScope", "PATCH", p(sa + "/encryptionScopes/{scopeName}"), write, (*API).patchScope},

@@ -312,3 +312,25 @@ func (a *API) regenerateKey(r *request) (int, any, error) {
 	}
 	return http.StatusOK, map[string]any{"keys": keys}, nil
 }
+
+// refreshKey (atrest's own operation) makes an account with a versionless
+// customer-managed key follow the key's newest version now, instead of at
+// the next scheduled check; it answers the account as it then stands.
+func (a *API) refreshKey(r *request) (int, any, error) {
+	acct, err := a.loadAccount(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if acct.Encryption.KeySource != account.SourceKeyVault {
+		return 0, nil, errorf(http.StatusConflict, "Conflict", "Account %s does not use a customer-managed key.", acct.Name)
+	}
+	if a.d.Refresh != nil {
+		if err := a.d.Refresh(acct.Name); err != nil {
+			return 0, nil, errorf(http.StatusForbidden, "KeyVaultEncryptionKeyNotFound", "The key cannot be refreshed: %v", err)
+		}
+	}
+	if acct, err = a.d.Accounts.Get(acct.Name); err != nil {
+		return 0, nil, fromRegistry(err, "ResourceNotFound")
+	}
+	return http.StatusOK, a.accountView(acct), nil
+}
