@@ -40,19 +40,19 @@ func (s *Service) Routes() []edge.Route {
 	batch := func(r *edge.Request) bool { return r.Container == "$batch" }
 	table := func(r *edge.Request) bool { return !tables(r) && !batch(r) }
 	return []edge.Route{
-		{Name: "QueryTables", Method: G, Level: ctr, Match: tables, Auth: key, Handle: s.queryTables},
-		{Name: "CreateTable", Method: POST, Level: ctr, Match: tables, Auth: key, BodyLimit: 64 << 10, Handle: s.createTable},
-		{Name: "GetTable", Method: G, Level: obj, Match: tables, Auth: key, Handle: s.getTable},
-		{Name: "DeleteTable", Method: D, Level: obj, Match: tables, Auth: key, Handle: s.deleteTable},
-		{Name: "EntityGroupTransaction", Method: POST, Level: ctr, Match: batch, Auth: key, BodyLimit: maxBatchBody, Handle: s.batch},
+		{Name: "QueryTables", Method: G, Perm: "l", Level: ctr, Match: tables, Auth: key, Handle: s.queryTables},
+		{Name: "CreateTable", Method: POST, Perm: "cw", Level: ctr, Match: tables, Auth: key, BodyLimit: 64 << 10, Handle: s.createTable},
+		{Name: "GetTable", Method: G, Perm: "r", Level: obj, Match: tables, Auth: key, Handle: s.getTable},
+		{Name: "DeleteTable", Method: D, Perm: "d", Level: obj, Match: tables, Auth: key, Handle: s.deleteTable},
+		{Name: "EntityGroupTransaction", Method: POST, Perm: "aud", Level: ctr, Match: batch, Auth: key, BodyLimit: maxBatchBody, Handle: s.batch},
 
-		{Name: "QueryEntities", Method: G, Level: ctr, Match: table, Auth: key, Handle: s.queryEntities},
-		{Name: "InsertEntity", Method: POST, Level: ctr, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.insertEntity},
-		{Name: "GetEntity", Method: G, Level: obj, Match: table, Auth: key, Handle: s.getEntity},
-		{Name: "UpdateEntity", Method: P, Level: obj, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.writeEntity},
-		{Name: "MergeEntity", Method: "MERGE", Level: obj, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.writeEntity},
-		{Name: "MergeEntity", Method: http.MethodPatch, Level: obj, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.writeEntity},
-		{Name: "DeleteEntity", Method: D, Level: obj, Match: table, Auth: key, Handle: s.deleteEntity},
+		{Name: "QueryEntities", Method: G, Perm: "r", Level: ctr, Match: table, Auth: key, Handle: s.queryEntities},
+		{Name: "InsertEntity", Method: POST, Perm: "a", Level: ctr, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.insertEntity},
+		{Name: "GetEntity", Method: G, Perm: "r", Level: obj, Match: table, Auth: key, Handle: s.getEntity},
+		{Name: "UpdateEntity", Method: P, Perm: "u", Level: obj, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.writeEntity},
+		{Name: "MergeEntity", Method: "MERGE", Perm: "u", Level: obj, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.writeEntity},
+		{Name: "MergeEntity", Method: http.MethodPatch, Perm: "u", Level: obj, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.writeEntity},
+		{Name: "DeleteEntity", Method: D, Perm: "d", Level: obj, Match: table, Auth: key, Handle: s.deleteEntity},
 	}
 }
 
