@@ -20,6 +20,8 @@ var (
 		Message: "The blob is not encrypted with customer specified encryption, but it was provided in the request."}
 	errCPKMismatch = &edge.Error{Status: http.StatusConflict, Code: "BlobCustomerSpecifiedEncryptionMismatch",
 		Message: "The given customer specified encryption does not match the encryption used to encrypt the blob."}
+	errSASScope = &edge.Error{Status: http.StatusForbidden, Code: "AuthorizationFailure",
+		Message: "The encryption scope of the request differs from the one its SAS is bound to."}
 	errCPKNeedsHTTPS = &edge.Error{Status: http.StatusBadRequest, Code: "InvalidHeaderValue",
 		Message: "Customer-provided encryption keys may only be sent over HTTPS."}
 )
@@ -57,6 +59,14 @@ func (s *Service) keysFor(r *edge.Request, write bool, blob *blobRec) (*writeKey
 		return nil, err
 	}
 	named := scopeName(r.Header, "x-ms-encryption-scope")
+	// A SAS may bind its writes to a scope (ses): the request may repeat
+	// that scope but not name another.
+	if r.SAS != nil && r.SAS.Scope != "" && write {
+		if named != "" && named != r.SAS.Scope {
+			return nil, errSASScope
+		}
+		named = scopeName(http.Header{"X-Ms-Encryption-Scope": {r.SAS.Scope}}, "x-ms-encryption-scope")
+	}
 	if key != nil && named != "" {
 		return nil, errCPKWithScope
 	}
