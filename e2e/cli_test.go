@@ -173,6 +173,10 @@ func TestServeRestartAndVerify(t *testing.T) {
 	}
 	ch.signal(t, syscall.SIGTERM)
 
+	// the offline rewrap job knows the built-in accounts
+	if out, err := runAtrest(t, "rewrap", "--data", dir, "devstoreaccount1"); err != nil || !strings.Contains(out, "rewrap of devstoreaccount1 done") {
+		t.Fatalf("offline rewrap of the dev account: %v\n%s", err, out)
+	}
 	out, err := runAtrest(t, "verify", "--data", dir)
 	if err != nil || !strings.Contains(out, "OK:") || !strings.Contains(out, "service-managed account/devstoreaccount1 v1") {
 		t.Fatalf("verify on a healthy directory: %v\n%s", err, out)

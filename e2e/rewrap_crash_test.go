@@ -41,7 +41,7 @@ func extentHeaders(t testing.TB, dir string) map[string]*sse.Header {
 // savedJob reads an account's rewrap job state from a stopped installation.
 func savedJob(t testing.TB, dir, acct string) *rewrap.State {
 	t.Helper()
-	st, _, closeFn, err := server.OpenInstallation(dir, secret.Key{}, server.KeyConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st, _, closeFn, err := server.OpenInstallation(dir, secret.Key{}, server.KeyConfig{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	must(t, err)
 	defer closeFn()
 	s, err := rewrap.Load(st.DB, acct)

@@ -21,6 +21,7 @@ func rewrapCommand(args []string) error {
 	fs := flag.NewFlagSet("rewrap", flag.ExitOnError)
 	var c common
 	c.register(fs)
+	kf := registerKeyFlags(fs)
 	batch := fs.Int("batch", 256, "objects per batch (progress is saved after each)")
 	pause := fs.Duration("pause", 0, "pause between batches, to bound the job's I/O")
 	reencrypt := fs.Bool("reencrypt", false, "re-encrypt content under fresh data keys (retires old KEK versions), instead of re-wrapping data keys")
@@ -45,7 +46,16 @@ func rewrapCommand(args []string) error {
 	if err != nil {
 		return err
 	}
-	st, reg, closeFn, err := server.OpenInstallation(c.dataDir, root, server.KeyConfig{}, log)
+	kc, closeKeys, err := kf.config()
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
+	accts, err := accounts()
+	if err != nil {
+		return err
+	}
+	st, reg, closeFn, err := server.OpenInstallation(c.dataDir, root, kc, accts, log)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ func verify(args []string) error {
 	fs := flag.NewFlagSet("verify", flag.ExitOnError)
 	var c common
 	c.register(fs)
+	kf := registerKeyFlags(fs)
 	fs.Parse(args)
 	log, err := c.logger()
 	if err != nil {
@@ -24,7 +25,16 @@ func verify(args []string) error {
 	}
 	// with every key source wired: customer-managed keys and the
 	// infrastructure layer open here as they do in the server
-	st, _, closeFn, err := server.OpenInstallation(c.dataDir, root, server.KeyConfig{}, log)
+	kc, closeKeys, err := kf.config()
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
+	accts, err := accounts()
+	if err != nil {
+		return err
+	}
+	st, _, closeFn, err := server.OpenInstallation(c.dataDir, root, kc, accts, log)
 	if err != nil {
 		return err
 	}

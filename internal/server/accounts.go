@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/atrest/atrest/internal/edge"
 	"log/slog"
 	"net/http"
 	"os"
@@ -253,7 +254,7 @@ func createKeyFile(path string) (secret.Key, error) {
 // every key source wired (Key Vault, customer-managed keys,
 // infrastructure layer), so that tools such as verify and rewrap read
 // what the server reads. close releases it.
-func OpenInstallation(dataDir string, root secret.Key, kc KeyConfig, log *slog.Logger) (*Stores, *account.Registry, func() error, error) {
+func OpenInstallation(dataDir string, root secret.Key, kc KeyConfig, accts edge.Accounts, log *slog.Logger) (*Stores, *account.Registry, func() error, error) {
 	st, err := OpenStores(dataDir, root, 0, log)
 	if err != nil {
 		return nil, nil, nil, err
@@ -263,7 +264,7 @@ func OpenInstallation(dataDir string, root secret.Key, kc KeyConfig, log *slog.L
 		st.Close()
 		return nil, nil, nil, err
 	}
-	ap, err := openAccounts(Config{DataDir: dataDir, Keys: kc, Log: log}, st, vp)
+	ap, err := openAccounts(Config{DataDir: dataDir, Keys: kc, Accounts: accts, Log: log}, st, vp)
 	if err != nil {
 		vp.close()
 		st.Close()
