@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"bytes"
 	"crypto/cipher"
 	"fmt"
 	"io"
@@ -78,9 +77,9 @@ type layerReader struct {
 	aead   cipher.AEAD
 	prefix []byte
 
-	idx   int64 // segment held in buf, -1 for none
-	buf   bytes.Buffer
-	stage []byte
+	idx   int64  // segment held in plain, -1 for none
+	plain []byte // the opened segment idx
+	ct    []byte // scratch for its ciphertext
 }
 
 func (d *DB) openLayerReader(res Resolver, ra io.ReaderAt, size int64, b Binding) (*layerReader, error) {
@@ -96,7 +95,8 @@ func (d *DB) openLayerReader(res Resolver, ra io.ReaderAt, size int64, b Binding
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrAuth, err)
 	}
-	return &layerReader{r: ra, l: l, aead: aead, prefix: b.outer().aadPrefix(h.SegmentLog), idx: -1}, nil
+	return &layerReader{r: ra, l: l, aead: aead, prefix: b.outer().aadPrefix(h.SegmentLog), idx: -1,
+		plain: make([]byte, 0, l.seg+tagSize), ct: make([]byte, 0, l.seg+tagSize)}, nil
 }
 
 func (lr *layerReader) ReadAt(p []byte, off int64) (int, error) {
@@ -108,14 +108,15 @@ func (lr *layerReader) ReadAt(p []byte, off int64) (int, error) {
 		}
 		i := pos / lr.l.seg
 		if i != lr.idx {
-			lr.buf.Reset()
-			if err := openSegments(&lr.buf, lr.r, lr.l, lr.aead, lr.prefix, i*lr.l.seg, min(lr.l.seg, lr.l.plainSize-i*lr.l.seg)); err != nil {
+			// open straight into the held buffer: no copy between layers
+			plain, err := openSegment(lr.plain[:0], &lr.ct, lr.r, lr.l, lr.aead, lr.prefix, i)
+			if err != nil {
 				lr.idx = -1
 				return n, err
 			}
-			lr.idx = i
+			lr.plain, lr.idx = plain, i
 		}
-		seg := lr.buf.Bytes()
+		seg := lr.plain
 		n += copy(p[n:], seg[pos-i*lr.l.seg:])
 	}
 	return n, nil

@@ -154,3 +154,19 @@ func TestEachInfrastructureLayerAloneCannotDecrypt(t *testing.T) {
 type resolverFunc func(src Source, ref, v string) (KEK, error)
 
 func (f resolverFunc) Resolve(src Source, ref, v string) (KEK, error) { return f(src, ref, v) }
+
+func BenchmarkExtentReadLayered(b *testing.B) {
+	t := &testing.T{}
+	d, _, _, _, kek := infraDB(t)
+	data := pattern(4 << 20)
+	ref := writeExtent(b, d, kek, "o", data)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		r, err := d.OpenExtent(ref, "acct", "cont", "o")
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.WriteRange(io.Discard, 0, r.Size())
+		r.Close()
+	}
+}

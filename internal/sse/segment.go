@@ -22,8 +22,11 @@ type Binding struct {
 	Version   string // extent id, or the record's key for records
 }
 
+// aadPrefix leaves room for the index and flag each segment appends, so a
+// reader or writer (each owning its prefix) appends without allocating.
 func (b Binding) aadPrefix(segLog uint8) []byte {
-	out := []byte("atrest/seg/v1")
+	n := 16 + 3 + 20 + len(b.Kind) + len(b.Account) + len(b.Container) + len(b.Object) + len(b.Version)
+	out := append(make([]byte, 0, n+9), "atrest/seg/v1"...)
 	out = append(out, 0, FormatV1, segLog)
 	for _, s := range []string{b.Kind, b.Account, b.Container, b.Object, b.Version} {
 		out = binary.BigEndian.AppendUint32(out, uint32(len(s)))
@@ -170,24 +173,11 @@ func openSegments(w io.Writer, r io.ReaderAt, l segLayout, aead cipher.AEAD, pre
 	pt := getBuf(int(l.seg + tagSize))
 	defer putBuf(ct)
 	defer putBuf(pt)
-	var nonce [12]byte
 	// An empty object is one empty segment: still authenticate it.
 	for i := off / l.seg; i*l.seg < off+n || (l.plainSize == 0 && i == 0); i++ {
-		last := i == l.nseg-1
-		size := l.seg + tagSize
-		if last {
-			size = l.lastPlain + tagSize
-		}
-		*ct = (*ct)[:size]
-		if _, err := r.ReadAt(*ct, l.headerSize+i*(l.seg+tagSize)); err != nil && !(err == io.EOF) {
-			return fmt.Errorf("read segment %d: %w", i, err)
-		}
-		segNonce(&nonce, uint64(i), last)
-		aad := segAAD(prefix, uint64(i), last)
-		prefix = aad[:len(prefix)]
-		plain, err := aead.Open((*pt)[:0], nonce[:], *ct, aad)
+		plain, err := openSegment((*pt)[:0], ct, r, l, aead, prefix, i)
 		if err != nil {
-			return fmt.Errorf("segment %d: %w", i, errSegment)
+			return err
 		}
 		lo := max(off-i*l.seg, 0)
 		hi := min(off+n-i*l.seg, int64(len(plain)))
@@ -196,6 +186,28 @@ func openSegments(w io.Writer, r io.ReaderAt, l segLayout, aead cipher.AEAD, pre
 		}
 	}
 	return nil
+}
+
+// openSegment reads segment i into *ct and opens it, appending the
+// plaintext to dst.
+func openSegment(dst []byte, ct *[]byte, r io.ReaderAt, l segLayout, aead cipher.AEAD, prefix []byte, i int64) ([]byte, error) {
+	last := i == l.nseg-1
+	size := l.seg + tagSize
+	if last {
+		size = l.lastPlain + tagSize
+	}
+	*ct = (*ct)[:size]
+	if _, err := r.ReadAt(*ct, l.headerSize+i*(l.seg+tagSize)); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("read segment %d: %w", i, err)
+	}
+	var nonce [12]byte
+	segNonce(&nonce, uint64(i), last)
+	aad := segAAD(prefix, uint64(i), last) // fits the spare capacity aadPrefix leaves
+	plain, err := aead.Open(dst, nonce[:], *ct, aad)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: %w", i, errSegment)
+	}
+	return plain, nil
 }
 
 var errSegment = errors.New("segment failed authentication")
