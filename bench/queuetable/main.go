@@ -41,6 +41,7 @@ type config struct {
 	rangeRuns  int
 	scanRuns   int
 	partitions int
+	phaseLimit time.Duration
 }
 
 // result is one server's figures.
@@ -57,6 +58,7 @@ type result struct {
 	bytesPerEntity           float64
 	tableRSSMiB              float64
 	putRate, getRate         float64 // messages/s
+	getNote                  string  // set when the gets ran out of time
 	queueBytesPerMsg         float64
 	tableErr, queueErr       error // the phase that stopped a run early
 }
@@ -70,6 +72,7 @@ func main() {
 	flag.DurationVar(&cfg.pointFor, "point-time", 10*time.Second, "duration of the point-query phase")
 	flag.IntVar(&cfg.rangeRuns, "range-queries", 200, "partition range queries")
 	flag.IntVar(&cfg.scanRuns, "scans", 3, "filtered full-table scans")
+	flag.DurationVar(&cfg.phaseLimit, "get-limit", 20*time.Minute, "longest time to spend getting messages back")
 	withAzurite := flag.Bool("azurite", true, "also measure Azurite")
 	withAtrest := flag.Bool("atrest", true, "measure atrest")
 	flag.Parse()
@@ -141,7 +144,11 @@ func report(cfg config, results []result) {
 		if r.queueErr != nil {
 			name += " (stopped: see below)"
 		}
-		fmt.Printf("| %s | %.0f msg/s | %.0f msg/s | %.0f B |\n", name, r.putRate, r.getRate, r.queueBytesPerMsg)
+		get := fmt.Sprintf("%.0f msg/s", r.getRate)
+		if r.getNote != "" {
+			get += " (" + r.getNote + ")"
+		}
+		fmt.Printf("| %s | %.0f msg/s | %s | %.0f B |\n", name, r.putRate, get, r.queueBytesPerMsg)
 	}
 	for _, r := range results {
 		for _, err := range []error{r.tableErr, r.queueErr} {

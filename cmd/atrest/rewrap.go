@@ -11,7 +11,6 @@ import (
 
 	"github.com/atrest/atrest/internal/admin"
 	"github.com/atrest/atrest/internal/rewrap"
-	"github.com/atrest/atrest/internal/server"
 )
 
 // rewrapCommand runs (or resumes) an account's rewrap job on a stopped
@@ -38,24 +37,7 @@ func rewrapCommand(args []string) error {
 	if _, err := admin.Dial(c.dataDir); err == nil {
 		return fmt.Errorf("a server is running on %s: it re-wraps by itself after key changes; stop it to run the job here", c.dataDir)
 	}
-	log, err := c.logger()
-	if err != nil {
-		return err
-	}
-	root, err := c.rootKey()
-	if err != nil {
-		return err
-	}
-	kc, closeKeys, err := kf.config()
-	if err != nil {
-		return err
-	}
-	defer closeKeys()
-	accts, err := accounts()
-	if err != nil {
-		return err
-	}
-	st, reg, closeFn, err := server.OpenInstallation(c.dataDir, root, kc, accts, log)
+	st, reg, closeFn, err := openInstallation(&c, kf)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/atrest/atrest/internal/account"
 	"sort"
 
 	"github.com/atrest/atrest/internal/server"
@@ -15,26 +16,7 @@ func verify(args []string) error {
 	c.register(fs)
 	kf := registerKeyFlags(fs)
 	fs.Parse(args)
-	log, err := c.logger()
-	if err != nil {
-		return err
-	}
-	root, err := c.rootKey()
-	if err != nil {
-		return err
-	}
-	// with every key source wired: customer-managed keys and the
-	// infrastructure layer open here as they do in the server
-	kc, closeKeys, err := kf.config()
-	if err != nil {
-		return err
-	}
-	defer closeKeys()
-	accts, err := accounts()
-	if err != nil {
-		return err
-	}
-	st, _, closeFn, err := server.OpenInstallation(c.dataDir, root, kc, accts, log)
+	st, _, closeFn, err := openInstallation(&c, kf)
 	if err != nil {
 		return err
 	}
@@ -92,4 +74,33 @@ func printCA(args []string) error {
 		return err
 	}
 	return printFile(server.CACertPath(c.dataDir))
+}
+
+// openInstallation opens a stopped installation with every key source wired
+// (customer-managed keys, PKCS#11, the infrastructure layer) and the
+// configured accounts, as the server would.
+func openInstallation(c *common, kf *keyFlags) (*server.Stores, *account.Registry, func() error, error) {
+	log, err := c.logger()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	root, err := c.rootKey()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kc, closeKeys, err := kf.config()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	accts, err := accounts()
+	if err != nil {
+		closeKeys()
+		return nil, nil, nil, err
+	}
+	st, reg, closeFn, err := server.OpenInstallation(c.dataDir, root, kc, accts, log)
+	if err != nil {
+		closeKeys()
+		return nil, nil, nil, err
+	}
+	return st, reg, func() error { err := closeFn(); closeKeys(); return err }, nil
 }

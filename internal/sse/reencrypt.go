@@ -2,7 +2,6 @@ package sse
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,49 +137,9 @@ func (d *DB) scanRecords(after []byte, n int, st *RewrapStats, fn func(tx store.
 // ReencryptExtents is RewrapExtents in full mode: content is decrypted
 // and written again under a fresh DEK.
 func (d *DB) ReencryptExtents(after string, n int, target Target, st *RewrapStats) (string, bool, error) {
-	var a []byte
-	if after != "" {
-		a = []byte(extentPrefix + after)
-	}
-	type ext struct {
-		id   string
-		info extentInfo
-	}
-	var todo []ext
-	done := true
-	err := d.meta.View(func(tx store.Tx) error {
-		return tx.Scan([]byte(extentPrefix), a, func(k, v []byte) error {
-			if len(todo) == n {
-				done = false
-				return store.ErrStop
-			}
-			plain, _, err := Open(d.keys, recBinding(k), v)
-			if err != nil {
-				return fmt.Errorf("extent registration %s: %w", k[len(extentPrefix):], err)
-			}
-			e := ext{id: string(k[len(extentPrefix):])}
-			if err := json.Unmarshal(plain, &e.info); err != nil {
-				return err
-			}
-			todo = append(todo, e)
-			return nil
-		})
+	return d.extentBatch(after, n, st, "re-encrypt", func(id string, inline bool, b Binding) error {
+		return d.reencryptExtent(id, inline, b, target, st)
 	})
-	if err != nil {
-		return after, false, err
-	}
-	last := after
-	for _, e := range todo {
-		st.Examined++
-		b := extBinding(e.info.Account, e.info.Container, e.info.Object, e.id)
-		if err := d.reencryptExtent(e.id, e.info.Inline, b, target, st); err != nil {
-			if err := st.fail(err); err != nil {
-				return last, false, fmt.Errorf("re-encrypt extent %s: %w", e.id, err)
-			}
-		}
-		last = e.id
-	}
-	return last, done, nil
 }
 
 func (d *DB) reencryptExtent(id string, inline bool, b Binding, target Target, st *RewrapStats) error {

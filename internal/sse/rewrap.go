@@ -183,6 +183,14 @@ func (d *DB) RewrapRecords(after []byte, n int, target Target, st *RewrapStats) 
 // RewrapExtents re-wraps the content of up to n extents whose ids follow
 // `after`. It returns the last id seen; done is true when none remain.
 func (d *DB) RewrapExtents(after string, n int, target Target, st *RewrapStats) (string, bool, error) {
+	return d.extentBatch(after, n, st, "rewrap", func(id string, inline bool, b Binding) error {
+		return d.rewrapExtent(id, inline, b, target, st)
+	})
+}
+
+// extentBatch applies fn to up to n registered extents whose ids follow
+// `after`, counting them and recording failures in st.
+func (d *DB) extentBatch(after string, n int, st *RewrapStats, verb string, fn func(id string, inline bool, b Binding) error) (string, bool, error) {
 	type ext struct {
 		id   string
 		info extentInfo
@@ -203,8 +211,7 @@ func (d *DB) RewrapExtents(after string, n int, target Target, st *RewrapStats) 
 			if err != nil {
 				return fmt.Errorf("extent registration %s: %w", k[len(extentPrefix):], err)
 			}
-			var e ext
-			e.id = string(k[len(extentPrefix):])
+			e := ext{id: string(k[len(extentPrefix):])}
 			if err := json.Unmarshal(plain, &e.info); err != nil {
 				return err
 			}
@@ -219,9 +226,9 @@ func (d *DB) RewrapExtents(after string, n int, target Target, st *RewrapStats) 
 	for _, e := range todo {
 		st.Examined++
 		b := extBinding(e.info.Account, e.info.Container, e.info.Object, e.id)
-		if err := d.rewrapExtent(e.id, e.info.Inline, b, target, st); err != nil {
+		if err := fn(e.id, e.info.Inline, b); err != nil {
 			if err := st.fail(err); err != nil {
-				return last, false, fmt.Errorf("rewrap extent %s: %w", e.id, err)
+				return last, false, fmt.Errorf("%s extent %s: %w", verb, e.id, err)
 			}
 		}
 		last = e.id
