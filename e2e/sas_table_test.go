@@ -35,7 +35,9 @@ func TestTableSAS(t *testing.T) {
 		must(t, err)
 		return c
 	}
-	denied := func(err error) bool { return err != nil && strings.Contains(err.Error(), "AuthorizationPermissionMismatch") }
+	denied := func(err error) bool {
+		return err != nil && strings.Contains(err.Error(), "AuthorizationPermissionMismatch")
+	}
 	reader := tableWith(aztables.SASPermissions{Read: true})
 	if got, err := reader.GetEntity(cx, "p", "r0", nil); err != nil || !strings.Contains(string(got.Value), "seed") {
 		t.Fatalf("sp=r get: %v", err)

@@ -42,6 +42,8 @@ type config struct {
 	scanRuns   int
 	partitions int
 	phaseLimit time.Duration
+	tables     bool
+	queues     bool
 }
 
 // result is one server's figures.
@@ -73,6 +75,9 @@ func main() {
 	flag.IntVar(&cfg.rangeRuns, "range-queries", 200, "partition range queries")
 	flag.IntVar(&cfg.scanRuns, "scans", 3, "filtered full-table scans")
 	flag.DurationVar(&cfg.phaseLimit, "get-limit", 20*time.Minute, "longest time to spend getting messages back")
+	flag.IntVar(&azuriteHeapMiB, "azurite-heap", azuriteHeapMiB, "Node heap limit for Azurite, MiB")
+	flag.BoolVar(&cfg.tables, "tables", true, "run the Table phases")
+	flag.BoolVar(&cfg.queues, "queues", true, "run the Queue phases")
 	withAzurite := flag.Bool("azurite", true, "also measure Azurite")
 	withAtrest := flag.Bool("atrest", true, "measure atrest")
 	flag.Parse()
@@ -93,26 +98,46 @@ func main() {
 // data when it is measured.
 func run(name string, start func(phase string) (*server, error), cfg config) result {
 	r := result{name: name}
-	if srv, err := start("table"); err != nil {
-		r.tableErr = err
-	} else {
-		r.tableErr = benchTables(srv, cfg, &r)
-		r.tableRSSMiB = srv.peakRSS()
-		if err := srv.stop(); err != nil && r.tableErr == nil {
-			r.tableErr = err
-		}
-		r.bytesPerEntity = float64(srv.diskBytes()) / float64(cfg.entities+cfg.inserts)
-		srv.cleanup()
+	if cfg.tables {
+		r.tableErr = tablePhase(start, cfg, &r)
 	}
-	if srv, err := start("queue"); err != nil {
-		r.queueErr = err
-	} else {
-		r.queueErr = benchQueue(srv, cfg, &r)
-		srv.stop()
-		r.queueBytesPerMsg = float64(srv.diskBytes()) / float64(cfg.messages)
-		srv.cleanup()
+	if cfg.queues {
+		r.queueErr = queuePhase(start, cfg, &r)
 	}
 	return r
+}
+
+func tablePhase(start func(string) (*server, error), cfg config, r *result) error {
+	srv, err := start("table")
+	if err != nil {
+		return err
+	}
+	defer srv.cleanup()
+	err = benchTables(srv, cfg, r)
+	if how := srv.exited(); how != "" && err != nil {
+		err = fmt.Errorf("%w (%s)", err, how)
+	}
+	r.tableRSSMiB = srv.peakRSS()
+	if serr := srv.stop(); serr != nil && err == nil {
+		err = serr
+	}
+	r.bytesPerEntity = float64(srv.diskBytes()) / float64(cfg.entities+cfg.inserts)
+	return err
+}
+
+func queuePhase(start func(string) (*server, error), cfg config, r *result) error {
+	srv, err := start("queue")
+	if err != nil {
+		return err
+	}
+	defer srv.cleanup()
+	err = benchQueue(srv, cfg, r)
+	if how := srv.exited(); how != "" && err != nil {
+		err = fmt.Errorf("%w (%s)", err, how)
+	}
+	srv.stop()
+	r.queueBytesPerMsg = float64(srv.diskBytes()) / float64(cfg.messages)
+	return err
 }
 
 func logf(format string, args ...any) {
@@ -122,20 +147,50 @@ func logf(format string, args ...any) {
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 
 func report(cfg config, results []result) {
+	if cfg.tables {
+		reportTables(cfg, results)
+	}
+	if cfg.queues {
+		reportQueues(cfg, results)
+	}
+	for _, r := range results {
+		for _, err := range []error{r.tableErr, r.queueErr} {
+			if err != nil {
+				fmt.Printf("\n%s stopped: %v\n", r.name, err)
+			}
+		}
+	}
+	if len(results) != 2 {
+		return
+	}
+	a, z := results[0], results[1]
+	ratio := func(x, y float64) string {
+		if y == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.1fx", x/y)
+	}
+	fmt.Printf("\natrest/Azurite: load %s, insert %s, point query %s, put %s, get %s\n", ratio(a.loadRate, z.loadRate),
+		ratio(a.insertRate, z.insertRate), ratio(a.pointRate, z.pointRate), ratio(a.putRate, z.putRate), ratio(a.getRate, z.getRate))
+}
+
+func reportTables(cfg config, results []result) {
 	fmt.Printf("\nTable: %d entities loaded in transactions of 100 across %d partitions, then %d inserted one by one; %d clients\n\n",
 		cfg.entities, cfg.partitions, cfg.inserts, cfg.workers)
 	fmt.Println("| server | load (transactions) | insert (one by one) | slowest tenth | longest insert | point query | point p50 / p99 | range query (100 rows) p50 / p99 | filtered scan | on disk per entity | peak RSS |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, r := range results {
+		name := r.name
 		if r.tableErr != nil {
-			fmt.Printf("| %s (stopped: see below) ", r.name)
-		} else {
-			fmt.Printf("| %s ", r.name)
+			name += " (stopped: see below)"
 		}
-		fmt.Printf("| %.0f /s | %.0f /s | %.0f /s | %s | %.0f /s | %s / %s | %s / %s | %.2f s (%d pages) | %.0f B | %.0f MiB |\n",
-			r.loadRate, r.insertRate, r.slowestTenth, ms(r.insertMax), r.pointRate, ms(r.pointP50), ms(r.pointP99),
+		fmt.Printf("| %s | %.0f /s | %.0f /s | %.0f /s | %s | %.0f /s | %s / %s | %s / %s | %.2f s (%d pages) | %.0f B | %.0f MiB |\n",
+			name, r.loadRate, r.insertRate, r.slowestTenth, ms(r.insertMax), r.pointRate, ms(r.pointP50), ms(r.pointP99),
 			ms(r.rangeP50), ms(r.rangeP99), r.scan.Seconds(), r.scanPages, r.bytesPerEntity, r.tableRSSMiB)
 	}
+}
+
+func reportQueues(cfg config, results []result) {
 	fmt.Printf("\nQueue: %d messages, %d clients, gets of 32\n\n", cfg.messages, cfg.workers)
 	fmt.Println("| server | put | get | on disk per message |")
 	fmt.Println("| --- | --- | --- | --- |")
@@ -149,17 +204,5 @@ func report(cfg config, results []result) {
 			get += " (" + r.getNote + ")"
 		}
 		fmt.Printf("| %s | %.0f msg/s | %s | %.0f B |\n", name, r.putRate, get, r.queueBytesPerMsg)
-	}
-	for _, r := range results {
-		for _, err := range []error{r.tableErr, r.queueErr} {
-			if err != nil {
-				fmt.Printf("\n%s stopped: %v\n", r.name, err)
-			}
-		}
-	}
-	if len(results) == 2 && results[1].insertRate > 0 && results[1].pointRate > 0 {
-		a, z := results[0], results[1]
-		fmt.Printf("\natrest/Azurite: load %.1fx, insert %.1fx, point query %.1fx, put %.1fx, get %.1fx\n",
-			a.loadRate/max(z.loadRate, 1), a.insertRate/z.insertRate, a.pointRate/z.pointRate, a.putRate/max(z.putRate, 1), a.getRate/max(z.getRate, 1))
 	}
 }

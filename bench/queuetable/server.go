@@ -45,8 +45,9 @@ func waitHTTP(url string, limit time.Duration) error {
 	return fmt.Errorf("%s not ready after %s", url, limit)
 }
 
-func launch(bin string, args []string, dir string, tablePort, queuePort int) (*server, error) {
+func launch(bin string, args, env []string, dir string, tablePort, queuePort int) (*server, error) {
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -85,7 +86,7 @@ func startAtrest(phase string) (*server, error) {
 			args = append(args, f, "0")
 		}
 	}
-	return launch(atrestBin, args, dir, tp, qp)
+	return launch(atrestBin, args, nil, dir, tp, qp)
 }
 
 func startAzurite(phase string) (*server, error) {
@@ -97,7 +98,10 @@ func startAzurite(phase string) (*server, error) {
 	tp, qp := freePort(), freePort()
 	args := []string{"--blobPort", strconv.Itoa(freePort()), "--queuePort", strconv.Itoa(qp), "--tablePort", strconv.Itoa(tp),
 		"--location", dir, "--loose", "--skipApiVersionCheck", "--disableTelemetry", "--silent"}
-	return launch(bin, args, dir, tp, qp)
+	// Node's default heap (about 2 GiB) cannot hold a million entities:
+	// Azurite dies on its way there, so it gets room to try
+	env := []string{fmt.Sprintf("NODE_OPTIONS=--max-old-space-size=%d", azuriteHeapMiB)}
+	return launch(bin, args, env, dir, tp, qp)
 }
 
 // azuriteBinary finds npm's azurite, installing it into a cache directory
@@ -118,6 +122,23 @@ func azuriteBinary() (string, error) {
 		return "", fmt.Errorf("npm install azurite: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// azuriteHeapMiB is Node's heap limit for Azurite (flag -azurite-heap).
+var azuriteHeapMiB = 8192
+
+// exited describes how the server ended, if it has.
+func (s *server) exited() string {
+	select {
+	case err := <-s.done:
+		s.done <- err
+		if err == nil {
+			return "server exited"
+		}
+		return "server exited: " + err.Error()
+	default:
+		return ""
+	}
 }
 
 // stop ends the server with SIGTERM (both flush their data then) and

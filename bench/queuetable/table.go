@@ -88,6 +88,7 @@ func benchTables(srv *server, cfg config, r *result) error {
 	// stall cannot hide in the average
 	logf("%s: loading %d entities in transactions of 100", r.name, cfg.entities)
 	perPartition := cfg.entities / cfg.partitions
+	var loaded atomic.Int64
 	t0 := time.Now()
 	if _, err := parallel(cfg.entities/100, cfg.workers, func(b int) error {
 		// batch b holds rows b*100… of partition b%partitions
@@ -96,10 +97,16 @@ func benchTables(srv *server, cfg config, r *result) error {
 		for k := first; k < min(first+100, perPartition); k++ {
 			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: entity(p+k*cfg.partitions, cfg.partitions)})
 		}
-		_, err := c.SubmitTransaction(ctx, actions, nil)
-		return err
+		if _, err := c.SubmitTransaction(ctx, actions, nil); err != nil {
+			return err
+		}
+		if n := loaded.Add(int64(len(actions))); n*10/int64(cfg.entities) != (n-int64(len(actions)))*10/int64(cfg.entities) {
+			logf("%s: %d loaded, %.0f/s so far", r.name, n, float64(n)/time.Since(t0).Seconds())
+		}
+		return nil
 	}); err != nil {
-		return fmt.Errorf("load: %w", err)
+		r.loadRate = float64(loaded.Load()) / time.Since(t0).Seconds()
+		return fmt.Errorf("load, after %d entities at %.0f/s: %w", loaded.Load(), r.loadRate, err)
 	}
 	r.loadRate = float64(cfg.entities) / time.Since(t0).Seconds()
 	logf("%s: loaded %.0f entities/s", r.name, r.loadRate)

@@ -6,10 +6,10 @@ import (
 	"github.com/atrest/atrest/internal/sse"
 )
 
-// indexPrefixes are the Blob service's index records, which stay under
-// the service-managed key whatever the account's key model (see
-// sse.Keyring.IndexKEK).
-var indexPrefixes = []string{"c\x00", "b\x00", "u\x00", "s\x00"}
+// indexPrefixes are the index records (the Blob service's, and the Table
+// service's table records), which stay under the service-managed key
+// whatever the account's key model (see sse.Keyring.IndexKEK).
+var indexPrefixes = []string{"c\x00", "b\x00", "u\x00", "s\x00", "t\x00"}
 
 // RewrapTarget is the rewrap job's map of an account's objects to the
 // KEKs that should hold them now: index records and extent registrations

@@ -20,7 +20,6 @@ var (
 	errMissingQuery       = &edge.Error{Status: http.StatusBadRequest, Code: "MissingRequiredQueryParameter", Message: "A query parameter that's mandatory for this request is not specified."}
 	errMessageTooLarge    = &edge.Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestBodyTooLarge", Message: "The request body is too large and exceeds the maximum permissible limit."}
 	errDataUnreadable     = &edge.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "The stored data could not be authenticated and was not returned."}
-	errKeyUnavailable     = &edge.Error{Status: http.StatusForbidden, Code: "KeyVaultEncryptionKeyNotFound", Message: "The key vault key is not found to unwrap the encryption key."}
 )
 
 // mapStoreErr turns storage failures into protocol errors.
@@ -31,9 +30,7 @@ func mapStoreErr(err error, notFound error) error {
 	case errors.Is(err, sse.ErrNotFound) && notFound != nil:
 		return notFound
 	case errors.Is(err, sse.ErrKeyUnavailable):
-		e := *errKeyUnavailable
-		e.Code = sse.UnavailableCode(err) // e.g. KeyVaultAccessTokenCannotBeAcquired
-		return &e
+		return edge.KeyUnavailable(sse.UnavailableCode(err))
 	case errors.Is(err, sse.ErrAuth):
 		return errDataUnreadable
 	}

@@ -84,10 +84,11 @@ func BenchmarkInsert(b *testing.B) {
 func BenchmarkPointQuery(b *testing.B) {
 	c := benchTable(b)
 	const rows = 10000
-	for i := 0; i < rows; i += 100 {
+	// transaction p holds the entities p, p+100, p+200…: all in partition p
+	for p := 0; p < 100; p++ {
 		var actions []aztables.TransactionAction
-		for j := i; j < i+100; j++ {
-			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: benchEntity(j*100 + i/100)})
+		for k := 0; k < rows/100; k++ {
+			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: benchEntity(p + 100*k)})
 		}
 		if _, err := c.SubmitTransaction(b.Context(), actions, nil); err != nil {
 			b.Fatal(err)

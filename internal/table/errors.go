@@ -35,16 +35,13 @@ var (
 	errOtherPartition      = &edge.Error{Status: http.StatusBadRequest, Code: "CommandsInBatchActOnDifferentPartitions", Message: "All commands in a batch must operate on same entity group."}
 	errTooManyChanges      = &edge.Error{Status: http.StatusBadRequest, Code: "InvalidInput", Message: "The batch request operation exceeds the maximum 100 changes per change set."}
 	errDataUnreadable      = &edge.Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "The stored data could not be authenticated and was not returned."}
-	errKeyUnavailable      = &edge.Error{Status: http.StatusForbidden, Code: "KeyVaultEncryptionKeyNotFound", Message: "The key vault key is not found to unwrap the encryption key."}
 )
 
 // mapStoreErr turns storage failures into protocol errors.
 func mapStoreErr(err error) error {
 	switch {
 	case errors.Is(err, sse.ErrKeyUnavailable):
-		e := *errKeyUnavailable
-		e.Code = sse.UnavailableCode(err) // e.g. KeyVaultAccessTokenCannotBeAcquired
-		return &e
+		return edge.KeyUnavailable(sse.UnavailableCode(err))
 	case errors.Is(err, sse.ErrAuth):
 		return errDataUnreadable
 	}

@@ -161,6 +161,18 @@ func (s *Service) kek(acct string) (sse.KEK, error) {
 	return k, nil
 }
 
+// indexKEK seals table records (a name and a creation time): the
+// service-managed key, inside the infrastructure layer when the account
+// requires one, so that listing, creating and deleting tables never depend
+// on a customer-managed key, as the Blob service keeps its containers.
+func (s *Service) indexKEK(acct string) (sse.KEK, error) {
+	k, err := s.keys.IndexKEK(acct)
+	if err != nil {
+		return nil, mapStoreErr(err)
+	}
+	return k, nil
+}
+
 // checkTableName applies Azure's rules: 3 to 63 letters and digits,
 // starting with a letter; "tables" is reserved.
 func checkTableName(t string) error {

@@ -28,6 +28,11 @@ import (
 // testTable serves a Table service over an in-memory store and returns an
 // official client for a fresh table in it.
 func testTable(t testing.TB) *aztables.Client {
+	c, _ := testService(t)
+	return c
+}
+
+func testService(t testing.TB) (*aztables.Client, *Service) {
 	t.Helper()
 	meta := store.NewMemMeta()
 	root, _ := secret.Random(32)
@@ -51,7 +56,7 @@ func testTable(t testing.TB) *aztables.Client {
 	if _, err := c.CreateTable(t.Context(), nil); err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c, s
 }
 
 func TestEntityCodec(t *testing.T) {
@@ -253,4 +258,67 @@ func FuzzScanObject(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDeleteLargeTable drops a table bigger than one deletion chunk: it
+// vanishes at once, its name is free again, and nothing of it survives;
+// a deletion cut short (the marker committed, the rows not yet gone) is
+// finished by the next create of the name.
+func TestDeleteLargeTable(t *testing.T) {
+	defer func(n int) { deleteChunk = n }(deleteChunk)
+	deleteChunk = 7
+	c, s := testService(t)
+	for b := 0; b < 3; b++ {
+		var actions []aztables.TransactionAction
+		for i := 0; i < 20; i++ {
+			e, _ := json.Marshal(map[string]any{"PartitionKey": fmt.Sprint(b), "RowKey": fmt.Sprint(i)})
+			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: e})
+		}
+		if _, err := c.SubmitTransaction(t.Context(), actions, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// first as if the server died right after marking the table
+	kek, _ := s.indexKEK(edge.DevAccount)
+	if err := s.db.Update(func(tx *sse.Tx) error { return tx.Put(deletingKey(edge.DevAccount, "tests"), nil, kek) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetEntity(t.Context(), "0", "0", nil); err == nil || !strings.Contains(err.Error(), "TableNotFound") {
+		t.Fatalf("entity of a table being deleted: %v", err)
+	}
+	if _, err := c.CreateTable(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	s.db.View(func(tx *sse.Tx) error {
+		return tx.ScanKeys(rowsPrefix(edge.DevAccount, "tests"), nil, func([]byte) error { left++; return nil })
+	})
+	if left != 0 {
+		t.Fatalf("%d entities left after the interrupted delete was finished", left)
+	}
+	// then a whole delete of a refilled table
+	for b := 0; b < 3; b++ {
+		var actions []aztables.TransactionAction
+		for i := 0; i < 20; i++ {
+			e, _ := json.Marshal(map[string]any{"PartitionKey": fmt.Sprint(b), "RowKey": fmt.Sprint(i)})
+			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeAdd, Entity: e})
+		}
+		if _, err := c.SubmitTransaction(t.Context(), actions, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Delete(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetEntity(t.Context(), "0", "0", nil); err == nil || !strings.Contains(err.Error(), "TableNotFound") {
+		t.Fatalf("entity of a deleted table: %v", err)
+	}
+	if _, err := c.CreateTable(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	p := c.NewListEntitiesPager(nil)
+	page, err := p.NextPage(t.Context())
+	if err != nil || len(page.Entities) != 0 {
+		t.Fatalf("recreated table: %v, %d entities", err, len(page.Entities))
+	}
 }

@@ -62,7 +62,7 @@ func (s *Service) createTable(w http.ResponseWriter, r *edge.Request) error {
 	if err := checkTableName(name); err != nil {
 		return err
 	}
-	kek, err := s.kek(r.Account.Name)
+	kek, err := s.indexKEK(r.Account.Name)
 	if err != nil {
 		return err
 	}
@@ -114,8 +114,9 @@ func (s *Service) getTable(w http.ResponseWriter, r *edge.Request) error {
 }
 
 // deleteChunk bounds how many entities one transaction deletes, so that
-// dropping a large table never builds one enormous commit.
-const deleteChunk = 10000
+// dropping a large table never builds one enormous commit (a variable for
+// tests).
+var deleteChunk = 10000
 
 // deleteTable removes a table and its entities. A small table goes in one
 // transaction; a large one is first marked as being deleted (invisible,
@@ -123,7 +124,7 @@ const deleteChunk = 10000
 // crash in between being finished by the next create of that name.
 func (s *Service) deleteTable(w http.ResponseWriter, r *edge.Request) error {
 	acct, lower := r.Account.Name, strings.ToLower(r.Object)
-	kek, err := s.kek(acct)
+	kek, err := s.indexKEK(acct)
 	if err != nil {
 		return err
 	}
@@ -176,7 +177,9 @@ func deleteKeys(tx *sse.Tx, keys [][]byte) error {
 
 // finishDelete empties a table marked as being deleted, then removes it.
 func (s *Service) finishDelete(acct, lower string) error {
-	for done := false; !done; {
+	pending := false
+	s.db.View(func(tx *sse.Tx) error { pending = tx.Has(deletingKey(acct, lower)); return nil })
+	for done := !pending; !done; {
 		err := s.db.Update(func(tx *sse.Tx) error {
 			done = true
 			if !tx.Has(deletingKey(acct, lower)) {
