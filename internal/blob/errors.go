@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/atrest/atrest/internal/edge"
-	"github.com/atrest/atrest/internal/sse"
 )
 
 // Blob service error codes, as the REST reference names them.
@@ -44,19 +43,3 @@ var (
 	errContainerLeaseNotHere  = &edge.Error{Status: http.StatusPreconditionFailed, Code: "LeaseNotPresentWithContainerOperation", Message: "There is currently no lease on the container."}
 	errContainerBeingDeleted  = &edge.Error{Status: http.StatusConflict, Code: "ContainerBeingDeleted", Message: "The specified container is being deleted."}
 )
-
-// keyUnavailable is the 403 for data whose key-encryption key cannot be
-// used now: disabled, deleted or purged, or out of the account identity's
-// reach.
-func keyUnavailable(err error) *edge.Error {
-	e := &edge.Error{Status: http.StatusForbidden, Code: sse.UnavailableCode(err)}
-	switch e.Code {
-	case sse.CodeTokenNotAcquired:
-		e.Message = "The storage account's identity cannot acquire a token for the key vault."
-	case sse.CodeVaultNotFound:
-		e.Message = "The key vault of the storage account's encryption key was not found."
-	default:
-		e.Message = "The key vault key is not found to unwrap the encryption key."
-	}
-	return e
-}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/atrest/atrest/internal/edge"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -180,7 +181,7 @@ func mapStoreErr(err error, notFound error) error {
 	case errors.Is(err, sse.ErrNotFound):
 		return notFound
 	case errors.Is(err, sse.ErrKeyUnavailable):
-		return keyUnavailable(err)
+		return edge.KeyUnavailable(sse.UnavailableCode(err))
 	case errors.Is(err, sse.ErrAuth):
 		return errDataUnreadable
 	}
