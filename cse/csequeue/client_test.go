@@ -107,7 +107,13 @@ func TestFailedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	i := strings.Index(env, `": "`) + 4 // first byte of the base64 ciphertext
-	flipped := env[:i+20] + string(env[i+20]^1) + env[i+21:]
+	// swap one base64 digit for another (a bit flip could leave base64
+	// altogether, which is malformed rather than tampered)
+	swap := "A"
+	if env[i+20] == 'A' {
+		swap = "B"
+	}
+	flipped := env[:i+20] + swap + env[i+21:]
 	for _, text := range []string{"plain text", flipped} {
 		if _, err := q.EnqueueMessage(ctx, text, nil); err != nil {
 			t.Fatal(err)
