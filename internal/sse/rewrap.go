@@ -123,61 +123,23 @@ func (st *RewrapStats) fail(err error) error {
 // registrations) after the raw key `after`, in one transaction. It
 // returns the last raw key seen; done is true when none remain.
 func (d *DB) RewrapRecords(after []byte, n int, target Target, st *RewrapStats) ([]byte, bool, error) {
-	var last []byte
-	done := true
-	err := d.meta.Update(func(tx store.Tx) error {
-		last, done = after, true
-		var keys, vals [][]byte
-		for _, prefix := range []string{dataPrefix, extentPrefix} {
-			if after != nil && bytes.Compare(after, []byte(prefix)) >= 0 && !bytes.HasPrefix(after, []byte(prefix)) {
-				continue
-			}
-			var a []byte
-			if bytes.HasPrefix(after, []byte(prefix)) {
-				a = after
-			}
-			err := tx.Scan([]byte(prefix), a, func(k, v []byte) error {
-				if len(keys) == n {
-					done = false
-					return store.ErrStop
-				}
-				keys = append(keys, append([]byte(nil), k...))
-				vals = append(vals, append([]byte(nil), v...))
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if !done {
-				break
-			}
+	return d.scanRecords(after, n, st, func(tx store.Tx, k, v []byte) error {
+		kind, key := KindRecord, k[len(dataPrefix):]
+		if bytes.HasPrefix(k, []byte(extentPrefix)) {
+			kind, key = KindRegistration, k
 		}
-		for i, k := range keys {
-			st.Examined++
-			kind, key := KindRecord, k[len(dataPrefix):]
-			if bytes.HasPrefix(k, []byte(extentPrefix)) {
-				kind, key = KindRegistration, k
+		out, err := d.rewrapSealed(kind, key, recBinding(key), v, target, st)
+		if err != nil {
+			if err := st.fail(err); err != nil {
+				return fmt.Errorf("rewrap record %s: %w", printable(k), err)
 			}
-			out, err := d.rewrapSealed(kind, key, recBinding(key), vals[i], target, st)
-			if err != nil {
-				if err := st.fail(err); err != nil {
-					return fmt.Errorf("rewrap record %s: %w", printable(k), err)
-				}
-				continue
-			}
-			if out != nil {
-				if err := tx.Put(k, out); err != nil {
-					return err
-				}
-			}
-			last = k
+			return nil
 		}
-		if len(keys) > 0 {
-			last = keys[len(keys)-1]
+		if out == nil {
+			return nil
 		}
-		return nil
+		return tx.Put(k, out)
 	})
-	return last, done, err
 }
 
 // RewrapExtents re-wraps the content of up to n extents whose ids follow
