@@ -144,19 +144,8 @@ func (d *DB) ReencryptExtents(after string, n int, target Target, st *RewrapStat
 
 func (d *DB) reencryptExtent(id string, inline bool, b Binding, target Target, st *RewrapStats) error {
 	if inline {
-		return d.meta.Update(func(tx store.Tx) error {
-			v, err := tx.Get([]byte(inlinePrefix + id))
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // deleted meanwhile
-			}
-			if err != nil {
-				return err
-			}
-			out, err := d.reseal(KindExtent, nil, b, append([]byte(nil), v...), target, st)
-			if err != nil || out == nil {
-				return err
-			}
-			return tx.Put([]byte(inlinePrefix+id), out)
+		return d.resealInline(id, func(sealed []byte) ([]byte, error) {
+			return d.reseal(KindExtent, nil, b, sealed, target, st)
 		})
 	}
 	or, err := d.objects.Open(id)

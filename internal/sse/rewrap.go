@@ -200,19 +200,8 @@ func (d *DB) extentBatch(after string, n int, st *RewrapStats, verb string, fn f
 
 func (d *DB) rewrapExtent(id string, inline bool, b Binding, target Target, st *RewrapStats) error {
 	if inline {
-		return d.meta.Update(func(tx store.Tx) error {
-			v, err := tx.Get([]byte(inlinePrefix + id))
-			if errors.Is(err, store.ErrNotFound) {
-				return nil // deleted meanwhile
-			}
-			if err != nil {
-				return err
-			}
-			out, err := d.rewrapSealed(KindExtent, nil, b, append([]byte(nil), v...), target, st)
-			if err != nil || out == nil {
-				return err
-			}
-			return tx.Put([]byte(inlinePrefix+id), out)
+		return d.resealInline(id, func(sealed []byte) ([]byte, error) {
+			return d.rewrapSealed(KindExtent, nil, b, sealed, target, st)
 		})
 	}
 	or, err := d.objects.Open(id)
@@ -311,4 +300,24 @@ func (d *DB) infraKEK(ref string) (KEK, error) {
 		return nil, fmt.Errorf("%w: no keyring for the infrastructure layer", ErrKeyUnavailable)
 	}
 	return kr.InfraKEK(ref)
+}
+
+// resealInline replaces a small extent kept in meta with fn's result, in
+// one transaction; an extent deleted meanwhile, or one fn leaves alone
+// (nil), stays as it is.
+func (d *DB) resealInline(id string, fn func(sealed []byte) ([]byte, error)) error {
+	return d.meta.Update(func(tx store.Tx) error {
+		v, err := tx.Get([]byte(inlinePrefix + id))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out, err := fn(append([]byte(nil), v...))
+		if err != nil || out == nil {
+			return err
+		}
+		return tx.Put([]byte(inlinePrefix+id), out)
+	})
 }
