@@ -309,34 +309,12 @@ func TestGoBlockBlobs(t *testing.T) {
 	if fmt.Sprint(flat) != "[dir/f0 dir/f1 dir/f2 dir/f3 dir/f4 dir/sub/hello.txt]" {
 		t.Fatalf("flat listing: %v", flat)
 	}
-	var items, prefixes []string
-	hp := cc.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{Prefix: to.Ptr("dir/"), MaxResults: to.Ptr(int32(4))})
-	for hp.More() {
-		pg, err := hp.NextPage(cx)
-		must(t, err)
-		for _, it := range pg.Segment.BlobItems {
-			items = append(items, *it.Name)
-		}
-		for _, p := range pg.Segment.BlobPrefixes {
-			prefixes = append(prefixes, *p.Name)
-		}
-	}
+	items, prefixes := listHierarchy(t, cc, &container.ListBlobsHierarchyOptions{Prefix: to.Ptr("dir/"), MaxResults: to.Ptr(int32(4))})
 	if fmt.Sprint(items) != "[dir/f0 dir/f1 dir/f2 dir/f3 dir/f4]" || fmt.Sprint(prefixes) != "[dir/sub/]" {
 		t.Fatalf("hierarchy: %v %v", items, prefixes)
 	}
 	// top level: big.bin, explicit and the dir/ prefix
-	items, prefixes = nil, nil
-	hp = cc.NewListBlobsHierarchyPager("/", nil)
-	for hp.More() {
-		pg, err := hp.NextPage(cx)
-		must(t, err)
-		for _, it := range pg.Segment.BlobItems {
-			items = append(items, *it.Name)
-		}
-		for _, p := range pg.Segment.BlobPrefixes {
-			prefixes = append(prefixes, *p.Name)
-		}
-	}
+	items, prefixes = listHierarchy(t, cc, nil)
 	if fmt.Sprint(items) != "[big.bin explicit]" || fmt.Sprint(prefixes) != "[dir/]" {
 		t.Fatalf("top level: %v %v", items, prefixes)
 	}
@@ -545,4 +523,21 @@ func meta(m map[string]*string, name string) string {
 		}
 	}
 	return ""
+}
+
+// listHierarchy pages through a "/"-delimited listing: blob names, prefixes.
+func listHierarchy(t testing.TB, cc *container.Client, o *container.ListBlobsHierarchyOptions) (items, prefixes []string) {
+	t.Helper()
+	hp := cc.NewListBlobsHierarchyPager("/", o)
+	for hp.More() {
+		pg, err := hp.NextPage(ctx(t))
+		must(t, err)
+		for _, it := range pg.Segment.BlobItems {
+			items = append(items, *it.Name)
+		}
+		for _, p := range pg.Segment.BlobPrefixes {
+			prefixes = append(prefixes, *p.Name)
+		}
+	}
+	return items, prefixes
 }
