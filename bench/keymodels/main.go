@@ -6,7 +6,11 @@
 // encryption. It prints the figures and their ratios to service-managed.
 //
 //	go run ./bench/keymodels
-//	go run ./bench/keymodels -time 5s -rounds 3
+//	go run ./bench/keymodels -time 5s -rounds 7
+//
+// Each figure is the median over the rounds, models interleaved within a
+// round: on a small machine one lucky or unlucky round would otherwise move
+// a ratio by more than the margin it is judged against.
 package main
 
 import (
@@ -18,6 +22,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,7 +51,7 @@ type figures struct {
 func main() {
 	phase := flag.Duration("time", 3*time.Second, "duration of each 64 KiB phase")
 	bigMiB := flag.Int("size-mib", 64, "size of the large blob in MiB")
-	rounds := flag.Int("rounds", 2, "rounds over all models; the best of each figure is kept (less noise)")
+	rounds := flag.Int("rounds", 5, "rounds over all models; the median of each figure is reported")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "atrest-keymodels-")
 	check(err)
@@ -61,21 +66,25 @@ func main() {
 
 	small := fill(smallSize, "small")
 	big := fill(*bigMiB<<20, "big")
-	best := make([]figures, len(models))
+	all := make([][]figures, len(models))
 	for r := 0; r < *rounds; r++ {
 		// models interleaved within each round, so drift hits all alike
 		for i, m := range models {
 			f, err := measure(srv.BlobURL, hc, m, small, big, *phase, r)
 			check(err)
-			best[i] = maxFigures(best[i], f)
+			all[i] = append(all[i], f)
 			fmt.Fprintf(os.Stderr, "round %d %-26s PUT %6.0f/s GET %6.0f/s up %5.0f MB/s down %5.0f MB/s\n", r+1, m.name, f.putOps, f.getOps, f.upMBs, f.downMBs)
 		}
 	}
-	base := best[0]
+	med := make([]figures, len(models))
+	for i := range models {
+		med[i] = medianFigures(all[i])
+	}
+	base := med[0]
 	fmt.Printf("\n| model | 64 KiB PUT c%d | 64 KiB GET c%d | %d MiB up | %d MiB down | PUT ratio | GET ratio | up ratio | down ratio |\n", concurrency, concurrency, *bigMiB, *bigMiB)
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for i, m := range models {
-		f := best[i]
+		f := med[i]
 		fmt.Printf("| %s | %.0f /s | %.0f /s | %.0f MB/s | %.0f MB/s | %.2f | %.2f | %.2f | %.2f |\n", m.name, f.putOps, f.getOps, f.upMBs, f.downMBs,
 			f.putOps/base.putOps, f.getOps/base.getOps, f.upMBs/base.upMBs, f.downMBs/base.downMBs)
 	}
@@ -88,8 +97,21 @@ func check(err error) {
 	}
 }
 
-func maxFigures(a, b figures) figures {
-	return figures{max(a.putOps, b.putOps), max(a.getOps, b.getOps), max(a.upMBs, b.upMBs), max(a.downMBs, b.downMBs)}
+func medianFigures(fs []figures) figures {
+	med := func(get func(figures) float64) float64 {
+		v := make([]float64, len(fs))
+		for i, f := range fs {
+			v[i] = get(f)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	return figures{
+		med(func(f figures) float64 { return f.putOps }), med(func(f figures) float64 { return f.getOps }),
+		med(func(f figures) float64 { return f.upMBs }), med(func(f figures) float64 { return f.downMBs })}
 }
 
 // fill is deterministic, incompressible-looking content.

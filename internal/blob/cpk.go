@@ -165,7 +165,8 @@ func metaBinding(acct, c, name string) sse.Binding {
 // key or the scope's key when the blob uses one.
 func (b *blobRec) setMetadata(k *writeKeys, acct, c, name string, m map[string]string) error {
 	b.CPK, b.Scope = k.cpk, k.scope
-	if !k.sealsMeta() {
+	// no metadata, nothing to seal: reads skip a key unwrap
+	if !k.sealsMeta() || len(m) == 0 {
 		b.Metadata, b.SealedMeta = m, nil
 		return nil
 	}
