@@ -20,6 +20,9 @@ type armAccount struct {
 			KV        struct {
 				Current string `json:"currentVersionedKeyIdentifier"`
 			} `json:"keyvaultproperties"`
+			Identity struct {
+				UserAssigned string `json:"userAssignedIdentity"`
+			} `json:"identity"`
 		} `json:"encryption"`
 	} `json:"properties"`
 }
@@ -27,7 +30,8 @@ type armAccount struct {
 // TestAccountAndScopeCLI drives `atrest account` and `atrest scope`
 // against a running `atrest serve` whose keys live on a PKCS#11 token
 // (--pkcs11-module, PIN from the environment): create, show, update,
-// list, refresh-key, and the scope commands; a stopped server is named.
+// list, refresh-key, the scope and user-identity commands; a stopped
+// server is named.
 func TestAccountAndScopeCLI(t *testing.T) {
 	hsmtest.SoftToken(t, "clitoken", "kek", "0c01", pattern(32, "cli-kek"))
 	t.Setenv("ATREST_PKCS11_PIN", string(hsmtest.PIN.Bytes()))
@@ -93,6 +97,30 @@ func TestAccountAndScopeCLI(t *testing.T) {
 	jsonOut(t, run("scope", "list", "cliacct"), &scopes)
 	if len(scopes.Value) != 2 {
 		t.Fatalf("scope list: %+v", scopes)
+	}
+
+	// a user-assigned identity, then the account's keys used as it
+	var uid struct {
+		ID         string
+		Properties struct{ PrincipalID string }
+	}
+	jsonOut(t, run("user-identity", "create", "cliid"), &uid)
+	if !strings.HasSuffix(uid.ID, "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/cliid") || uid.Properties.PrincipalID == "" {
+		t.Fatalf("user-identity create: %+v", uid)
+	}
+	if !strings.Contains(run("user-identity", "list"), uid.ID) {
+		t.Fatal("user-identity list does not name the identity")
+	}
+	jsonOut(t, run("account", "update", "cliacct", "--user-identity", "cliid"), &a)
+	if a.Identity.Type != "SystemAssigned,UserAssigned" || a.Properties.Encryption.Identity.UserAssigned != uid.ID {
+		t.Fatalf("account update --user-identity: %+v", a)
+	}
+	if out, err := runAtrest(t, append([]string{"account", "update", "cliacct", "--user-identity", "nosuch"}, d...)...); err == nil || !strings.Contains(out, `no user-assigned identity "nosuch"`) {
+		t.Fatalf("--user-identity of a missing identity: %v %s", err, out)
+	}
+	run("user-identity", "delete", "cliid")
+	if out, err := runAtrest(t, append([]string{"user-identity", "show", "cliid"}, d...)...); err == nil || !strings.Contains(out, "ResourceNotFound") {
+		t.Fatalf("show of a deleted identity: %v %s", err, out)
 	}
 
 	if err := ch.signal(t, syscall.SIGTERM); err != nil {

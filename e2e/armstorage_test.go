@@ -18,6 +18,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
+	"github.com/atrest/atrest/internal/admin"
 )
 
 // TestARMStorageSDK drives the management API with the official Go ARM SDK
@@ -32,16 +34,7 @@ func TestARMStorageSDK(t *testing.T) {
 	ops := newPrincipal(t, ts, "armops", "", "")
 	grantARM(t, ts, ops.ObjectID, roleContributor, "/subscriptions/"+sub)
 
-	hc := kvTransport(t, ts.CAFile)
-	cfg := cloud.Configuration{ActiveDirectoryAuthorityHost: ts.IdentityURL + "/",
-		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-			cloud.ResourceManager: {Endpoint: ts.IdentityURL, Audience: ts.IdentityURL}}}
-	cred, err := azidentity.NewClientSecretCredential(ops.TenantID, ops.ClientID, ops.Secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: hc}, DisableInstanceDiscovery: true})
-	must(t, err)
-	f, err := armstorage.NewClientFactory(sub, cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Cloud: cfg, Transport: hc, Retry: policy.RetryOptions{MaxRetries: -1}}})
-	must(t, err)
+	f := armStorage(t, ts, ops)
 	accounts, scopes := f.NewAccountsClient(), f.NewEncryptionScopesClient()
 
 	poller, err := accounts.BeginCreate(cx, "rg1", "armacct", armstorage.AccountCreateParameters{
@@ -163,4 +156,22 @@ func TestARMStorageSDK(t *testing.T) {
 	if hits := scanForPlaintext(t, ts.dir, []string{canary}); len(hits) > 0 {
 		t.Fatalf("plaintext on disk: %v", hits)
 	}
+}
+
+// armStorage is armstorage's client factory for a principal, through a
+// custom cloud whose authority and Resource Manager are the identity
+// listener.
+func armStorage(t testing.TB, ts *testServer, c admin.Credentials) *armstorage.ClientFactory {
+	t.Helper()
+	hc := kvTransport(t, ts.CAFile)
+	cfg := cloud.Configuration{ActiveDirectoryAuthorityHost: ts.IdentityURL + "/",
+		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
+			cloud.ResourceManager: {Endpoint: ts.IdentityURL, Audience: ts.IdentityURL}}}
+	cred, err := azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.Secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions: azcore.ClientOptions{Cloud: cfg, Transport: hc}, DisableInstanceDiscovery: true})
+	must(t, err)
+	f, err := armstorage.NewClientFactory(ts.Mgmt().Subscription(), cred, &arm.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Cloud: cfg, Transport: hc, Retry: policy.RetryOptions{MaxRetries: -1}}})
+	must(t, err)
+	return f
 }

@@ -17,15 +17,30 @@ const accountUsage = `usage: atrest account ACTION [flags]   (needs a running at
   create NAME [--group RG] [--identity] [--infrastructure-encryption]
               [--key-source Microsoft.Storage|Microsoft.Keyvault]
               [--key-vault-uri URI --key-name NAME [--key-version V]]
-  update NAME [--identity] [--key-source S] [--key-vault-uri URI] [--key-name NAME] [--key-version V]
+  update NAME [--identity] [--user-identity ID] [--key-source S] [--key-vault-uri URI] [--key-name NAME] [--key-version V]
   show NAME
   list
   refresh-key NAME     follow the newest version of a versionless customer-managed key now
 
 URI is https://{vault}.localhost:8443 (a Key Vault) or pkcs11:token={label} (a
-PKCS#11 token). A customer-managed key needs --identity and, for a Key Vault key,
-the identity's "Key Vault Crypto Service Encryption User" role (atrest role assign).
-Output is the account as the management API returns it (JSON).
+PKCS#11 token). A customer-managed key needs a managed identity and, for a Key
+Vault key, that identity's "Key Vault Crypto Service Encryption User" role (atrest
+role assign): the system-assigned one (--identity), or a user-assigned one
+(--user-identity, a name from "atrest user-identity" or its resource id), which
+the account's keys are then used as. Output is the account as the management API
+returns it (JSON).
+`
+
+const userIdentityUsage = `usage: atrest user-identity ACTION [flags]   (needs a running atrest serve)
+
+  create NAME [--group RG]
+  show NAME [--group RG]
+  list
+  delete NAME [--group RG]   accounts using it lose access to their customer-managed keys
+
+A user-assigned managed identity (Microsoft.ManagedIdentity/userAssignedIdentities):
+a principal of its own that accounts name with --user-identity. Grant it roles with
+atrest role assign --principal {principalId}.
 `
 
 const scopeUsage = `usage: atrest scope ACTION ACCOUNT [flags]   (needs a running atrest serve)
@@ -46,12 +61,13 @@ type mgmtFlags struct {
 	identity, infra                     bool
 	keySource, vaultURI, keyName, keyVr string
 	source, keyURI, state               string
+	userIdentity                        string
 }
 
 // mgmtCommand runs "atrest account|scope ACTION ..." through the running
 // server's management API, as the operator.
 func mgmtCommand(group string, args []string) error {
-	usage := map[string]string{"account": accountUsage, "scope": scopeUsage}[group]
+	usage := map[string]string{"account": accountUsage, "scope": scopeUsage, "user-identity": userIdentityUsage}[group]
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(os.Stderr, usage)
 		if len(args) == 0 {
@@ -66,6 +82,7 @@ func mgmtCommand(group string, args []string) error {
 	f.c.register(fs)
 	fs.StringVar(&f.group, "group", "atrest", "resource group of a new account")
 	fs.BoolVar(&f.identity, "identity", false, "give the account a system-assigned managed identity")
+	fs.StringVar(&f.userIdentity, "user-identity", "", "give the account this user-assigned identity and use its keys as it (name or resource id)")
 	fs.BoolVar(&f.infra, "infrastructure-encryption", false, "require infrastructure (double) encryption; fixed at creation")
 	fs.StringVar(&f.keySource, "key-source", "", "Microsoft.Storage or Microsoft.Keyvault")
 	fs.StringVar(&f.vaultURI, "key-vault-uri", "", "the customer-managed key's vault: https://{vault}.{host}:{port} or pkcs11:token={label}")
@@ -88,10 +105,13 @@ func mgmtCommand(group string, args []string) error {
 		return err
 	}
 	var out json.RawMessage
-	if group == "account" {
+	switch group {
+	case "account":
 		out, err = m.account(action, pos, &f, set)
-	} else {
+	case "scope":
 		out, err = m.scope(action, pos, &f, set)
+	default:
+		out, err = m.userIdentity(action, pos, &f)
 	}
 	if err != nil {
 		return err
@@ -172,12 +192,30 @@ func (m *mgmtClient) account(action string, pos []string, f *mgmtFlags, set map[
 	if f.identity {
 		body["identity"] = map[string]any{"type": "SystemAssigned"}
 	}
+	var uid string
+	if f.userIdentity != "" {
+		var err error
+		if uid, err = m.userIdentityID(f.userIdentity); err != nil {
+			return nil, err
+		}
+		typ := "UserAssigned"
+		if f.identity {
+			typ = "SystemAssigned,UserAssigned"
+		}
+		body["identity"] = map[string]any{"type": typ, "userAssignedIdentities": map[string]any{uid: map[string]any{}}}
+	}
+	withKeyIdentity := func(enc map[string]any) map[string]any {
+		if uid != "" {
+			enc["identity"] = map[string]any{"userAssignedIdentity": uid}
+		}
+		return enc
+	}
 	switch action {
 	case "create":
 		body["location"] = "local"
 		body["kind"] = "StorageV2"
 		body["sku"] = map[string]any{"name": "Standard_LRS"}
-		if enc := f.encryption(set, true); len(enc) > 0 {
+		if enc := withKeyIdentity(f.encryption(set, true)); len(enc) > 0 {
 			body["properties"] = map[string]any{"encryption": enc}
 		}
 		return m.call("PUT", "/subscriptions/"+m.sub+"/resourceGroups/"+f.group+"/providers/Microsoft.Storage/storageAccounts/"+name, body)
@@ -198,7 +236,7 @@ func (m *mgmtClient) account(action string, pos []string, f *mgmtFlags, set map[
 	if set["infrastructure-encryption"] {
 		return nil, errors.New("--infrastructure-encryption is fixed when an account is created")
 	}
-	if enc := f.encryption(set, false); len(enc) > 0 {
+	if enc := withKeyIdentity(f.encryption(set, false)); len(enc) > 0 {
 		body["properties"] = map[string]any{"encryption": enc}
 	}
 	return m.call("PATCH", path, body)
@@ -248,4 +286,62 @@ func (m *mgmtClient) scope(action string, pos []string, f *mgmtFlags, set map[st
 		return nil, errors.New("--infrastructure-encryption is fixed when a scope is created")
 	}
 	return m.call("PATCH", path, map[string]any{"properties": props})
+}
+
+const userIdentities = "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+
+func (m *mgmtClient) userIdentity(action string, pos []string, f *mgmtFlags) (json.RawMessage, error) {
+	if action == "list" {
+		if err := need(pos, 0, "no arguments"); err != nil {
+			return nil, err
+		}
+		return m.call("GET", "/subscriptions/"+m.sub+userIdentities, nil)
+	}
+	if err := need(pos, 1, "one identity NAME"); err != nil {
+		return nil, err
+	}
+	path := "/subscriptions/" + m.sub + "/resourceGroups/" + f.group + userIdentities + "/" + pos[0]
+	switch action {
+	case "create":
+		return m.call("PUT", path, map[string]any{"location": "local"})
+	case "show":
+		return m.call("GET", path, nil)
+	case "delete":
+		if _, err := m.call("DELETE", path, nil); err != nil {
+			return nil, err
+		}
+		return json.RawMessage(`{}`), nil
+	}
+	return nil, fmt.Errorf("unknown command %q\n\n%s", "user-identity "+action, strings.TrimSpace(userIdentityUsage))
+}
+
+// userIdentityID resolves a user-assigned identity's name (unique in the
+// subscription) or resource id to its resource id.
+func (m *mgmtClient) userIdentityID(ref string) (string, error) {
+	if strings.HasPrefix(ref, "/") {
+		return ref, nil
+	}
+	raw, err := m.call("GET", "/subscriptions/"+m.sub+userIdentities, nil)
+	if err != nil {
+		return "", err
+	}
+	var list struct {
+		Value []struct{ ID, Name string } `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return "", err
+	}
+	var found []string
+	for _, u := range list.Value {
+		if strings.EqualFold(u.Name, ref) {
+			found = append(found, u.ID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no user-assigned identity %q", ref)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("%d user-assigned identities are named %q: give the resource id", len(found), ref)
 }

@@ -17,6 +17,7 @@ Commands:
   rewrap   re-wrap an account's data keys under its current KEK (resumable)
   account  create, update, show, list storage accounts; refresh-key (management API)
   scope    create, update, show, list an account's encryption scopes
+  user-identity  create, show, list, delete user-assigned managed identities
 
 Key Vault (https://{vault}.localhost:8443, token issuer https://localhost:8444):
   vault      create, list, protect, delete vaults
@@ -47,7 +48,7 @@ func main() {
 		err = printCA(os.Args[2:])
 	case "rewrap":
 		err = rewrapCommand(os.Args[2:])
-	case "account", "scope":
+	case "account", "scope", "user-identity":
 		err = mgmtCommand(os.Args[1], os.Args[2:])
 	case "vault", "principal", "role", "key", "audit", "clock", "identity":
 		err = adminCommand(os.Args[1], os.Args[2:])

@@ -57,6 +57,9 @@ type Encryption struct {
 	// creation.
 	RequireInfrastructureEncryption bool      `json:"requireInfrastructureEncryption"`
 	KeyLastChanged                  time.Time `json:"keyLastChanged,omitzero"`
+	// Identity is the resource id of the user-assigned identity the
+	// customer-managed keys are used as; empty: the system-assigned one.
+	Identity string `json:"identity,omitempty"`
 }
 
 // KeyVaultKey names a customer-managed key: a Key Vault key (vault URI
@@ -68,11 +71,13 @@ type KeyVaultKey struct {
 	Version  string `json:"keyversion,omitempty"`
 }
 
-// Identity is an account's system-assigned managed identity.
+// Identity is an account's managed identities: the system-assigned one
+// (PrincipalID, when it has one) and user-assigned ones, by resource id.
 type Identity struct {
-	Type        string `json:"type"`
-	PrincipalID string `json:"principalId"`
-	TenantID    string `json:"tenantId"`
+	Type         string                  `json:"type"`
+	PrincipalID  string                  `json:"principalId"`
+	TenantID     string                  `json:"tenantId"`
+	UserAssigned map[string]UserAssigned `json:"userAssigned,omitempty"`
 }
 
 // Scope is an encryption scope of an account.

@@ -19,8 +19,8 @@ func (r *Registry) AccountKEK(acct string) (sse.KEK, error) {
 	}
 	var inner sse.KEK
 	var err error
-	if e.Encryption.KeySource == SourceKeyVault && e.Encryption.KeyVault != nil && e.Identity != nil {
-		inner, err = r.d.Customer.KEK("account/"+acct, e.Identity.PrincipalID, *e.Encryption.KeyVault)
+	if e.Encryption.KeySource == SourceKeyVault && e.Encryption.KeyVault != nil {
+		inner, err = r.customerKEK(&e.Account, "account/"+acct, *e.Encryption.KeyVault)
 	} else {
 		inner, err = r.d.Keys.ServiceKEK(sse.ServiceRef(acct))
 	}
@@ -41,6 +41,16 @@ func (r *Registry) IndexKEK(acct string) (sse.KEK, error) {
 		return inner, err
 	}
 	return r.layer(acct, inner, e.Encryption.RequireInfrastructureEncryption)
+}
+
+// customerKEK is an owner's KEK under a customer-managed key, used as the
+// account's key identity.
+func (r *Registry) customerKEK(a *Account, owner string, k KeyVaultKey) (sse.KEK, error) {
+	principal, err := a.keyPrincipal()
+	if err != nil {
+		return nil, &sse.KeyError{Code: sse.CodeTokenNotAcquired, Reason: err.Error()}
+	}
+	return r.d.Customer.KEK(owner, principal, k)
 }
 
 func (r *Registry) layer(acct string, inner sse.KEK, infra bool) (sse.KEK, error) {
@@ -68,8 +78,8 @@ func (r *Registry) ScopeKEK(acct, name string) (sse.KEK, bool, bool, error) {
 	}
 	var inner sse.KEK
 	var err error
-	if s.Source != SourceStorage && s.KeyVault != nil && e.Identity != nil {
-		inner, err = r.d.Customer.KEK(scopeOwner(acct, name), e.Identity.PrincipalID, *s.KeyVault)
+	if s.Source != SourceStorage && s.KeyVault != nil {
+		inner, err = r.customerKEK(&e.Account, scopeOwner(acct, name), *s.KeyVault)
 	} else {
 		inner, err = r.d.Keys.ServiceKEK(ScopeRef(acct, name))
 	}

@@ -25,9 +25,11 @@ const (
 	prefixScope   = "acct\x00s\x00"
 )
 
-// Principals creates the managed identities of accounts.
+// Principals creates the managed identities of accounts and the
+// user-assigned identities.
 type Principals interface {
-	NewManagedIdentity(name string) (objectID string, err error)
+	NewManagedIdentity(name string) (objectID, clientID string, err error)
+	DeleteManagedIdentity(objectID string) error
 	Tenant() string
 }
 
@@ -60,7 +62,9 @@ type Registry struct {
 
 	mu     sync.RWMutex
 	accts  map[string]*entry
-	scopes map[string]*Scope // account + "/" + name
+	scopes map[string]*Scope        // account + "/" + name
+	uids   map[string]*UserIdentity // group + "/" + name, lower case
+	idMu   sync.Mutex               // serializes user-assigned identity changes
 }
 
 type entry struct {
@@ -84,7 +88,7 @@ func Open(d Deps) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{d: d, kek: kek, accts: map[string]*entry{}, scopes: map[string]*Scope{}}
+	r := &Registry{d: d, kek: kek, accts: map[string]*entry{}, scopes: map[string]*Scope{}, uids: map[string]*UserIdentity{}}
 	for name, a := range d.BuiltIn {
 		e := &entry{Account: Account{Name: name, Kind: "StorageV2", SKU: "Standard_LRS", Location: "local",
 			ResourceGroup: "atrest", BuiltIn: true, Encryption: Encryption{KeySource: SourceStorage}}, keys: a.Keys}
@@ -111,6 +115,9 @@ func Open(d Deps) (*Registry, error) {
 			r.accts[rec.Name] = e
 			return nil
 		}); err != nil {
+			return err
+		}
+		if err := r.loadUserIdentities(tx); err != nil {
 			return err
 		}
 		return tx.Scan([]byte(prefixScope), nil, func(_, v []byte) error {
@@ -190,6 +197,7 @@ func (r *Registry) Create(a Account) (Account, error) {
 	if err := r.setIdentity(&a, a.Identity); err != nil {
 		return Account{}, err
 	}
+	a.canonicalKeyIdentity()
 	if src == SourceKeyVault {
 		if err := r.useCustomerKey(&a, "account/"+a.Name, a.Encryption.KeyVault); err != nil {
 			return Account{}, err
@@ -239,10 +247,7 @@ func (r *Registry) Update(name string, fn func(a *Account) error) (Change, error
 	}
 	a := old
 	a.Tags = cloneMap(old.Tags)
-	if old.Identity != nil {
-		id := *old.Identity
-		a.Identity = &id
-	}
+	a.Identity = cloneIdentity(old.Identity)
 	if old.Encryption.KeyVault != nil {
 		kv := *old.Encryption.KeyVault
 		a.Encryption.KeyVault = &kv
@@ -261,6 +266,10 @@ func (r *Registry) Update(name string, fn func(a *Account) error) (Change, error
 		return Change{}, err
 	}
 	if err := r.setIdentity(&a, a.Identity); err != nil {
+		return Change{}, err
+	}
+	a.canonicalKeyIdentity()
+	if err := r.followKeyPrincipal(old, a); err != nil {
 		return Change{}, err
 	}
 	ch := Change{Old: old, New: a}
@@ -290,33 +299,38 @@ func (r *Registry) Update(name string, fn func(a *Account) error) (Change, error
 	return ch, nil
 }
 
-// setIdentity creates the system-assigned identity an account asks for;
-// once created it stays (its object id is what roles are granted to).
-func (r *Registry) setIdentity(a *Account, want *Identity) error {
-	cur, _ := r.Get(a.Name)
-	switch {
-	case want == nil || strings.EqualFold(want.Type, "None") || want.Type == "":
-		if cur.Identity != nil {
-			a.Identity = cur.Identity
-		} else {
-			a.Identity = nil
+// followKeyPrincipal moves the account's customer-managed scopes to the
+// identity its keys are now used as (the account's own key moves when it
+// is set again, right after).
+func (r *Registry) followKeyPrincipal(old, a Account) error {
+	was, _ := old.keyPrincipal()
+	now, err := a.keyPrincipal()
+	if err != nil {
+		if a.Encryption.Identity != "" || a.Encryption.KeySource == SourceKeyVault || len(r.vaultScopes(a.Name)) > 0 {
+			return err
 		}
 		return nil
-	case !strings.EqualFold(want.Type, "SystemAssigned"):
-		return invalid("identity type %q: only SystemAssigned is supported", want.Type)
-	case cur.Identity != nil:
-		a.Identity = cur.Identity
+	}
+	if was == now {
 		return nil
 	}
-	if r.d.Principals == nil {
-		return invalid("managed identities are not available")
+	for _, s := range r.vaultScopes(a.Name) {
+		if _, err := r.d.Customer.Use(scopeOwner(a.Name, s.Name), now, *s.KeyVault); err != nil {
+			return fmt.Errorf("%w: the identity cannot use the key of scope %s (%s): %v", ErrInvalid, s.Name, s.KeyVault.URI(), err)
+		}
 	}
-	oid, err := r.d.Principals.NewManagedIdentity("storage-" + a.Name)
-	if err != nil {
-		return err
-	}
-	a.Identity = &Identity{Type: "SystemAssigned", PrincipalID: oid, TenantID: r.d.Principals.Tenant()}
 	return nil
+}
+
+// vaultScopes are an account's scopes under customer-managed keys.
+func (r *Registry) vaultScopes(acct string) []Scope {
+	var out []Scope
+	for _, s := range r.ListScopes(acct) {
+		if s.KeyVault != nil && s.Source != SourceStorage {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // useCustomerKey checks a customer-managed key and makes it the owner's.
@@ -324,13 +338,14 @@ func (r *Registry) useCustomerKey(a *Account, owner string, k *KeyVaultKey) erro
 	if err := k.check(); err != nil {
 		return err
 	}
-	if a.Identity == nil {
-		return invalid("a customer-managed key needs the account's managed identity (identity.type SystemAssigned)")
+	principal, err := a.keyPrincipal()
+	if err != nil {
+		return err
 	}
 	if r.d.Customer == nil {
 		return invalid("customer-managed keys are not available")
 	}
-	if _, err := r.d.Customer.Use(owner, a.Identity.PrincipalID, *k); err != nil {
+	if _, err := r.d.Customer.Use(owner, principal, *k); err != nil {
 		return fmt.Errorf("%w: the account identity cannot use key %s: %v", ErrInvalid, k.URI(), err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 // Package mgmt is atrest's management API, shaped like Azure Resource
 // Manager: storage accounts (Microsoft.Storage/storageAccounts, with
-// encryption and identity), their encryption scopes, key vaults
+// encryption and identity), their encryption scopes, user-assigned
+// identities (Microsoft.ManagedIdentity/userAssignedIdentities), key vaults
 // (Microsoft.KeyVault/vaults) and role assignments
 // (Microsoft.Authorization/roleAssignments), under one subscription whose
 // id is the installation's tenant id.

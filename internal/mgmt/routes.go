@@ -30,6 +30,7 @@ const (
 	sa  = "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}"
 	kv  = "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.KeyVault/vaults"
 	ras = "{scope...}/providers/Microsoft.Authorization/roleAssignments"
+	uai = "subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
 )
 
 var routes = []route{
@@ -58,6 +59,12 @@ var routes = []route{
 	{"UpdateVault", "PATCH", p(kv + "/{vault}"), write, (*API).patchVault},
 	{"GetVault", "GET", p(kv + "/{vault}"), read, (*API).getVault},
 	{"DeleteVault", "DELETE", p(kv + "/{vault}"), write, (*API).deleteVault},
+
+	{"ListUserAssignedIdentities", "GET", p("subscriptions/{sub}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"), read, (*API).listUserIdentities},
+	{"ListUserAssignedIdentitiesByGroup", "GET", p(uai), read, (*API).listUserIdentities},
+	{"CreateUserAssignedIdentity", "PUT", p(uai + "/{name}"), write, (*API).putUserIdentity},
+	{"GetUserAssignedIdentity", "GET", p(uai + "/{name}"), read, (*API).getUserIdentity},
+	{"DeleteUserAssignedIdentity", "DELETE", p(uai + "/{name}"), write, (*API).deleteUserIdentity},
 
 	{"ListRoleAssignments", "GET", p(ras), read, (*API).listAssignments},
 	{"CreateRoleAssignment", "PUT", p(ras + "/{id}"), owner, (*API).putAssignment},

@@ -73,6 +73,19 @@ type identityJSON struct {
 	Type        string `json:"type"`
 	PrincipalID string `json:"principalId,omitempty"`
 	TenantID    string `json:"tenantId,omitempty"`
+	// by resource id; a null value (removal) leaves an identity out
+	UserAssignedIdentities map[string]*userAssignedJSON `json:"userAssignedIdentities,omitempty"`
+}
+
+type userAssignedJSON struct {
+	PrincipalID string `json:"principalId,omitempty"`
+	ClientID    string `json:"clientId,omitempty"`
+}
+
+// encryptionIdentityJSON names the user-assigned identity customer-managed
+// keys are used as; "" means the system-assigned one.
+type encryptionIdentityJSON struct {
+	UserAssignedIdentity *string `json:"userAssignedIdentity,omitempty"`
 }
 
 type accountProps struct {
@@ -91,8 +104,9 @@ type accountProps struct {
 type encryptionJSON struct {
 	KeySource                       string             `json:"keySource,omitempty"`
 	KeyVaultProperties              *keyVaultPropsJSON `json:"keyvaultproperties,omitempty"`
-	RequireInfrastructureEncryption *bool              `json:"requireInfrastructureEncryption,omitempty"`
-	Services                        map[string]any     `json:"services,omitempty"`
+	RequireInfrastructureEncryption *bool                   `json:"requireInfrastructureEncryption,omitempty"`
+	Services                        map[string]any          `json:"services,omitempty"`
+	Identity                        *encryptionIdentityJSON `json:"identity,omitempty"`
 }
 
 type keyVaultPropsJSON struct {
@@ -142,8 +156,17 @@ func (a *API) accountView(acct account.Account) accountJSON {
 		v.Properties.PrimaryEndpoints = map[string]string{"blob": ep.Blob + "/" + acct.Name + "/",
 			"queue": ep.Queue + "/" + acct.Name + "/", "table": ep.Table + "/" + acct.Name + "/"}
 	}
+	if ki := acct.Encryption.Identity; ki != "" {
+		enc.Identity = &encryptionIdentityJSON{UserAssignedIdentity: &ki}
+	}
 	if id := acct.Identity; id != nil {
 		v.Identity = &identityJSON{Type: id.Type, PrincipalID: id.PrincipalID, TenantID: id.TenantID}
+		if len(id.UserAssigned) > 0 {
+			v.Identity.UserAssignedIdentities = map[string]*userAssignedJSON{}
+			for rid, u := range id.UserAssigned {
+				v.Identity.UserAssignedIdentities[rid] = &userAssignedJSON{PrincipalID: u.PrincipalID, ClientID: u.ClientID}
+			}
+		}
 	} else {
 		v.Identity = &identityJSON{Type: "None"}
 	}
@@ -215,7 +238,24 @@ func applyEncryption(dst *account.Encryption, in *encryptionJSON, creating bool)
 	if kv := in.KeyVaultProperties; kv != nil {
 		dst.KeyVault = &account.KeyVaultKey{VaultURI: kv.KeyVaultURI, Name: kv.KeyName, Version: kv.KeyVersion}
 	}
+	if in.Identity != nil && in.Identity.UserAssignedIdentity != nil {
+		dst.Identity = *in.Identity.UserAssignedIdentity
+	}
 	return nil
+}
+
+// identityIn is the identity a request asks for.
+func identityIn(in *identityJSON) *account.Identity {
+	id := &account.Identity{Type: in.Type}
+	if in.UserAssignedIdentities != nil {
+		id.UserAssigned = map[string]account.UserAssigned{}
+		for rid, v := range in.UserAssignedIdentities {
+			if v != nil {
+				id.UserAssigned[rid] = account.UserAssigned{}
+			}
+		}
+	}
+	return id
 }
 
 func (a *API) createAccount(r *request) (int, any, error) {
@@ -236,7 +276,7 @@ func (a *API) createAccount(r *request) (int, any, error) {
 		acct.SKU = in.SKU.Name
 	}
 	if in.Identity != nil {
-		acct.Identity = &account.Identity{Type: in.Identity.Type}
+		acct.Identity = identityIn(in.Identity)
 	}
 	if in.Properties != nil {
 		applyAccess(&acct.Access, in.Properties)
@@ -268,7 +308,7 @@ func (a *API) update(r *request, in *accountJSON) (int, any, error) {
 			acct.Tags = in.Tags
 		}
 		if in.Identity != nil {
-			acct.Identity = &account.Identity{Type: in.Identity.Type}
+			acct.Identity = identityIn(in.Identity)
 		}
 		if in.Properties != nil {
 			applyAccess(&acct.Access, in.Properties)

@@ -57,9 +57,14 @@ type accountParts struct {
 // principals gives accounts their managed identities.
 type principals struct{ id *identity.Service }
 
-func (p principals) NewManagedIdentity(name string) (string, error) {
+func (p principals) NewManagedIdentity(name string) (string, string, error) {
 	pr, _, err := p.id.CreatePrincipal(name, identity.ManagedIdentity)
-	return pr.ObjectID, err
+	return pr.ObjectID, pr.ClientID, err
+}
+
+func (p principals) DeleteManagedIdentity(oid string) error {
+	_, err := p.id.DeletePrincipal(oid)
+	return err
 }
 
 func (p principals) Tenant() string { return p.id.Tenant() }
