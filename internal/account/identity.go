@@ -40,7 +40,9 @@ func (r *Registry) UserIdentityID(u UserIdentity) string {
 	return "/subscriptions/" + r.d.Principals.Tenant() + "/resourceGroups/" + u.ResourceGroup + userIdentityProvider + u.Name
 }
 
-func userIdentityKey(rg, name string) string { return strings.ToLower(rg) + "/" + strings.ToLower(name) }
+func userIdentityKey(rg, name string) string {
+	return strings.ToLower(rg) + "/" + strings.ToLower(name)
+}
 
 // validIdentityName is Azure's rule: 3-128 letters, digits, '-' and '_',
 // starting with a letter or digit.

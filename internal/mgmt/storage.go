@@ -102,8 +102,8 @@ type accountProps struct {
 }
 
 type encryptionJSON struct {
-	KeySource                       string             `json:"keySource,omitempty"`
-	KeyVaultProperties              *keyVaultPropsJSON `json:"keyvaultproperties,omitempty"`
+	KeySource                       string                  `json:"keySource,omitempty"`
+	KeyVaultProperties              *keyVaultPropsJSON      `json:"keyvaultproperties,omitempty"`
 	RequireInfrastructureEncryption *bool                   `json:"requireInfrastructureEncryption,omitempty"`
 	Services                        map[string]any          `json:"services,omitempty"`
 	Identity                        *encryptionIdentityJSON `json:"identity,omitempty"`
