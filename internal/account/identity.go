@@ -1,6 +1,8 @@
 package account
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -59,6 +61,17 @@ func validIdentityName(n string) bool {
 	return true
 }
 
+// principalName is the identity's principal's name: unique (principal
+// names are, identity names only within a group) and short enough for
+// one, with the identity's name in it for people.
+func principalName(rg, name string) string {
+	sum := sha256.Sum256([]byte(userIdentityKey(rg, name)))
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return "uami-" + name + "-" + hex.EncodeToString(sum[:4])
+}
+
 // PutUserIdentity creates a user-assigned identity, with a new principal,
 // or updates the location and tags of an existing one; created reports
 // which.
@@ -88,9 +101,7 @@ func (r *Registry) PutUserIdentity(u UserIdentity) (out UserIdentity, created bo
 		next.Tags = cloneMap(u.Tags)
 		next.Created = time.Now().UTC().Truncate(time.Second)
 		next.TenantID = r.d.Principals.Tenant()
-		// principal names are unique; the resource group keeps two
-		// groups' identities of one name apart
-		if next.PrincipalID, next.ClientID, err = r.d.Principals.NewManagedIdentity("uami-" + next.ResourceGroup + "-" + next.Name); err != nil {
+		if next.PrincipalID, next.ClientID, err = r.d.Principals.NewManagedIdentity(principalName(next.ResourceGroup, next.Name)); err != nil {
 			return UserIdentity{}, false, invalid("identity %s: %v", next.Name, err)
 		}
 	}
