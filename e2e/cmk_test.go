@@ -96,6 +96,12 @@ func TestCustomerManagedKeyRevocation(t *testing.T) {
 		if _, err := dc.blob.ServiceClient().NewContainerClient("cont1").GetProperties(cx, nil); err != nil {
 			t.Fatalf("%s: container properties: %v", how, err)
 		}
+		if _, err := dc.queue.NewListQueuesPager(nil).NextPage(cx); err != nil {
+			t.Fatalf("%s: list queues: %v", how, err)
+		}
+		if _, err := dc.table.NewListTablesPager(nil).NextPage(cx); err != nil {
+			t.Fatalf("%s: list tables: %v", how, err)
+		}
 	}
 	restored := func(how string) {
 		t.Helper()
