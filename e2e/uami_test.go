@@ -158,6 +158,20 @@ func TestUserAssignedIdentityCMK(t *testing.T) {
 	grantARM(t, ts, uami.Properties.PrincipalID, roleCryptoServiceUser, vaultPath)
 	within(t, limit, "role granted again", "", readAll)
 
+	// identities and the account's choice survive a restart
+	ts.stop()
+	ts = startServerAt(t, ts.dir, withHTTPS(), withKeys(server.KeyConfig{CMKCacheTTL: cmkWindow}))
+	raw = newARMClient(t, ts, ops)
+	var again struct{ Properties struct{ PrincipalID string } }
+	if st := raw.do("GET", idPath, nil, &again); st != http.StatusOK || again.Properties.PrincipalID != uami.Properties.PrincipalID {
+		t.Fatalf("identity after a restart: %d %+v", st, again)
+	}
+	dc = accountClients(t, ts, "uamiacct", *keys.Keys[0].Value)
+	cont = dc.blob.ServiceClient().NewContainerClient("data")
+	if got := readAll(); got != "" {
+		t.Fatalf("after a restart: %s", got)
+	}
+
 	// deleting the identity revokes: no token can be had for it
 	if st := raw.do("DELETE", idPath, nil, nil); st != http.StatusOK {
 		t.Fatalf("delete identity: %d", st)
