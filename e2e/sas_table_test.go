@@ -65,4 +65,30 @@ func TestTableSAS(t *testing.T) {
 	if pg, err := reader.NewListEntitiesPager(nil).NextPage(cx); err != nil || len(pg.Entities) != 1 {
 		t.Fatalf("sp=r query: %v", err)
 	}
+
+	// a SAS for one table opens no other
+	_, err = owner.CreateTable(cx, "othertable", nil)
+	must(t, err)
+	_, err = owner.NewClient("othertable").AddEntity(cx, ent, nil)
+	must(t, err)
+	qp, err := aztables.SASSignatureValues{TableName: "sastable", Permissions: aztables.SASPermissions{Read: true, Add: true}.String(),
+		ExpiryTime: time.Now().Add(time.Hour)}.Sign(cred)
+	must(t, err)
+	other, err := aztables.NewClientWithNoCredential(ts.TableURL+"/devstoreaccount1/othertable?"+qp, opts())
+	must(t, err)
+	if _, err := other.GetEntity(cx, "p", "r0", nil); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("a SAS for sastable read othertable: %v", err)
+	}
+	if _, err := other.AddEntity(cx, ent1, nil); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("a SAS for sastable wrote to othertable: %v", err)
+	}
+	if _, err := other.NewListEntitiesPager(nil).NextPage(cx); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("a SAS for sastable queried othertable: %v", err)
+	}
+	// nor the table operations
+	svc, err := aztables.NewServiceClientWithNoCredential(ts.TableURL+"/devstoreaccount1?"+qp, opts())
+	must(t, err)
+	if _, err := svc.CreateTable(cx, "sasmade", nil); err == nil || !strings.Contains(err.Error(), "AuthorizationResourceTypeMismatch") {
+		t.Fatalf("a table SAS created a table: %v", err)
+	}
 }

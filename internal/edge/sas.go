@@ -290,8 +290,19 @@ func (sv *Service) applyPolicy(r *Request, s *SAS) error {
 
 // serviceSASCovers checks that a service SAS's resource covers the request.
 func serviceSASCovers(service string, r *Request, s *SAS) error {
-	if service != "blob" {
-		return nil // the queue or table is in the signed resource already
+	switch service {
+	case "queue":
+		return nil // the request's queue is in the signed resource
+	case "table":
+		// a table SAS reaches the entities of the one table it signs (tn),
+		// never the table operations themselves
+		if r.Container == "Tables" {
+			return errSASResource
+		}
+		if s.TableName != "" && !strings.EqualFold(s.TableName, r.Container) {
+			return ErrAuthorizationFailure
+		}
+		return nil
 	}
 	switch s.Resource {
 	case "c":
