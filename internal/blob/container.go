@@ -3,7 +3,6 @@ package blob
 import (
 	"encoding/xml"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -345,18 +344,6 @@ func (s *Service) setContainerMetadata(w http.ResponseWriter, r *edge.Request) e
 	return nil
 }
 
-type signedID struct {
-	ID     string `xml:"Id" json:"id"`
-	Start  string `xml:"AccessPolicy>Start,omitempty" json:"start,omitempty"`
-	Expiry string `xml:"AccessPolicy>Expiry,omitempty" json:"expiry,omitempty"`
-	Perm   string `xml:"AccessPolicy>Permission,omitempty" json:"perm,omitempty"`
-}
-
-type signedIDs struct {
-	XMLName xml.Name   `xml:"SignedIdentifiers"`
-	IDs     []signedID `xml:"SignedIdentifier"`
-}
-
 func (s *Service) getContainerACL(w http.ResponseWriter, r *edge.Request) error {
 	rec, err := s.container(r.Account.Name, r.Container)
 	if err != nil {
@@ -373,7 +360,7 @@ func (s *Service) getContainerACL(w http.ResponseWriter, r *edge.Request) error 
 	if rec.Public != "" {
 		h.Set("x-ms-blob-public-access", rec.Public)
 	}
-	return writeXML(w, http.StatusOK, signedIDs{IDs: rec.ACL})
+	return edge.WriteSignedIdentifiers(w, rec.ACL)
 }
 
 func (s *Service) setContainerACL(w http.ResponseWriter, r *edge.Request) error {
@@ -381,27 +368,13 @@ func (s *Service) setContainerACL(w http.ResponseWriter, r *edge.Request) error 
 	if err != nil {
 		return err
 	}
-	var ids signedIDs
-	body, err := io.ReadAll(r.Body)
+	ids, err := edge.ReadSignedIdentifiers(r.Body)
 	if err != nil {
 		return err
 	}
-	if len(body) > 0 {
-		if err := xml.Unmarshal(body, &ids); err != nil {
-			return edge.ErrInvalidXML
-		}
-	}
-	if len(ids.IDs) > 5 {
-		return edge.ErrInvalidXML.With("At most five stored access policies may be set on a container.")
-	}
-	for _, id := range ids.IDs {
-		if len(id.ID) == 0 || len(id.ID) > 64 {
-			return edge.ErrInvalidXML.With("A signed identifier must be 1 to 64 characters long.")
-		}
-	}
 	rec, err := s.updateContainer(r, r.Header.Get("x-ms-lease-id") != "", func(rec *containerRec, t time.Time) error {
 		rec.Public = pub
-		rec.ACL = ids.IDs
+		rec.ACL = ids
 		rec.Modified = t
 		rec.ETag = newETag(t)
 		return nil

@@ -64,15 +64,15 @@ type leaseRec struct {
 }
 
 type containerRec struct {
-	Created      time.Time         `json:"created"`
-	Modified     time.Time         `json:"modified"`
-	ETag         string            `json:"etag"`
-	Metadata     map[string]string `json:"meta,omitempty"`
-	Public       string            `json:"public,omitempty"`
-	ACL          []signedID        `json:"acl,omitempty"`
-	Lease        leaseRec          `json:"lease"`
-	DefaultScope string            `json:"scope,omitempty"`
-	DenyOverride bool              `json:"deny,omitempty"`
+	Created      time.Time               `json:"created"`
+	Modified     time.Time               `json:"modified"`
+	ETag         string                  `json:"etag"`
+	Metadata     map[string]string       `json:"meta,omitempty"`
+	Public       string                  `json:"public,omitempty"`
+	ACL          []edge.SignedIdentifier `json:"acl,omitempty"`
+	Lease        leaseRec                `json:"lease"`
+	DefaultScope string                  `json:"scope,omitempty"`
+	DenyOverride bool                    `json:"deny,omitempty"`
 	// Deleting marks a container whose blobs are being removed: it is gone
 	// for every operation, and its name is not free again until the purge
 	// finishes (or resumes at the next start after a crash).

@@ -101,12 +101,7 @@ func (s *Service) StoredPolicy(acct, c, id string) (*edge.StoredPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range rec.ACL {
-		if p.ID == id {
-			return &edge.StoredPolicy{Perm: p.Perm, Start: p.Start, Expiry: p.Expiry}, nil
-		}
-	}
-	return nil, nil
+	return edge.FindPolicy(rec.ACL, id), nil
 }
 
 // kek is the account's KEK for index records (containers, blob records,

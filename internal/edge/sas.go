@@ -47,6 +47,15 @@ type UserDelegationKeys func(account, oid, tid, start, expiry, service, version 
 // IsAccount reports an account SAS (as opposed to a service SAS).
 func (s *SAS) IsAccount() bool { return s.Services != "" || s.Types != "" }
 
+// Permissions are the permission letters the SAS grants: its own sp, or its
+// stored access policy's.
+func (s *SAS) Permissions() string {
+	if s.policy != nil {
+		return firstNonEmpty(s.Perm, s.policy.Perm)
+	}
+	return s.Perm
+}
+
 // StoredPolicy is a stored access policy a service SAS may name with si.
 type StoredPolicy struct {
 	Perm, Start, Expiry string
@@ -57,7 +66,8 @@ type PolicyLookup func(account, container, id string) (*StoredPolicy, error)
 
 // SAS errors, as Azure names them.
 var (
-	errSASPermission = &Error{Status: http.StatusForbidden, Code: "AuthorizationPermissionMismatch", Message: "This request is not authorized to perform this operation using this permission."}
+	// ErrSASPermission: the SAS lacks a permission the operation needs.
+	ErrSASPermission = &Error{Status: http.StatusForbidden, Code: "AuthorizationPermissionMismatch", Message: "This request is not authorized to perform this operation using this permission."}
 	errSASResource   = &Error{Status: http.StatusForbidden, Code: "AuthorizationResourceTypeMismatch", Message: "This request is not authorized to perform this operation using this resource type."}
 	errSASService    = &Error{Status: http.StatusForbidden, Code: "AuthorizationServiceMismatch", Message: "This request is not authorized to perform this operation using this service."}
 	errSASIP         = &Error{Status: http.StatusForbidden, Code: "AuthorizationSourceIPMismatch", Message: "This request is not authorized to perform this operation using this source IP."}
@@ -209,10 +219,7 @@ func (sv *Service) authorizeSAS(r *Request, s *SAS) error {
 	if s.IP != "" && !ipAllowed(s.IP, r.RemoteAddr) {
 		return errSASIP
 	}
-	perm := s.Perm
-	if s.policy != nil {
-		perm = firstNonEmpty(perm, s.policy.Perm)
-	}
+	perm := s.Permissions()
 	if s.IsAccount() {
 		if !strings.Contains(s.Services, sv.serviceLetter()) {
 			return errSASService
@@ -228,16 +235,16 @@ func (sv *Service) authorizeSAS(r *Request, s *SAS) error {
 		need = r.Route.PermFor(r)
 	}
 	if need == "-" || !strings.ContainsAny(perm, need) {
-		return errSASPermission
+		return ErrSASPermission
 	}
 	// A user delegation SAS grants no more than its principal holds now.
 	if s.IsUserDelegation() {
 		if sv.Bearer == nil || sv.Action == nil {
-			return errSASPermission
+			return ErrSASPermission
 		}
 		action, scope := sv.Action(r)
 		if action == "" || !sv.Bearer.Allowed(s.KeyOID, action, scope) {
-			return errSASPermission
+			return ErrSASPermission
 		}
 		r.Principal = s.KeyOID
 	}
@@ -276,7 +283,12 @@ func (sv *Service) applyPolicy(r *Request, s *SAS) error {
 	if sv.Policies == nil {
 		return ErrAuthenticationFailed.With("Stored access policies are not supported here.")
 	}
-	p, err := sv.Policies(r.Account.Name, r.Container, s.Identifier)
+	// a table SAS names its table (tn); the request may be a batch
+	c := r.Container
+	if sv.Name == "table" && s.TableName != "" {
+		c = s.TableName
+	}
+	p, err := sv.Policies(r.Account.Name, c, s.Identifier)
 	if err != nil || p == nil {
 		return ErrAuthenticationFailed.With("The signed identifier does not name a stored access policy.")
 	}
@@ -296,8 +308,11 @@ func serviceSASCovers(service string, r *Request, s *SAS) error {
 	case "table":
 		// a table SAS reaches the entities of the one table it signs (tn),
 		// never the table operations themselves
-		if r.Container == "Tables" {
+		switch r.Container {
+		case "Tables":
 			return errSASResource
+		case "$batch":
+			return nil // each operation of the batch is checked
 		}
 		if s.TableName != "" && !strings.EqualFold(s.TableName, r.Container) {
 			return ErrAuthorizationFailure

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/atrest/atrest/internal/edge"
 	"github.com/atrest/atrest/internal/sse"
 )
 
@@ -40,8 +41,9 @@ func splitMsgKey(k []byte) (visible int64, id uuid.UUID) {
 }
 
 type queueRec struct {
-	Created  int64             `json:"c"`
-	Metadata map[string]string `json:"m,omitempty"`
+	Created  int64                   `json:"c"`
+	Metadata map[string]string       `json:"m,omitempty"`
+	ACL      []edge.SignedIdentifier `json:"acl,omitempty"`
 }
 
 // neverExpires is the expiry of a message put with messagettl=-1; Azure

@@ -61,6 +61,9 @@ func (s *Service) Routes() []edge.Route {
 		{Name: "GetQueueMetadata", Method: G, Level: ctr, Comp: "metadata", Auth: key, Handle: s.getQueueMetadata},
 		{Name: "GetQueueMetadata", Method: H, Level: ctr, Comp: "metadata", Auth: key, Handle: s.getQueueMetadata},
 		{Name: "SetQueueMetadata", Method: P, Level: ctr, Comp: "metadata", Auth: key, Handle: s.setQueueMetadata},
+		{Name: "GetQueueACL", Method: G, Perm: "-", Level: ctr, Comp: "acl", Auth: key, Handle: s.getQueueACL},
+		{Name: "GetQueueACL", Method: H, Perm: "-", Level: ctr, Comp: "acl", Auth: key, Handle: s.getQueueACL},
+		{Name: "SetQueueACL", Method: P, Perm: "-", Level: ctr, Comp: "acl", Auth: key, BodyLimit: maxXMLBody, Handle: s.setQueueACL},
 
 		{Name: "PutMessage", Method: POST, Perm: "a", Level: obj, Match: messages, Auth: key, BodyLimit: maxMessageBody, Handle: s.putMessage},
 		{Name: "GetMessages", Method: G, PermFor: peekOrProcess, Level: obj, Match: messages, Auth: key, Handle: s.getMessages},

@@ -113,6 +113,7 @@ func batchReadErr(err error, msg string) error {
 func parseBatchOps(r *edge.Request, parts [][]byte) ([]*batchOp, *batchFailure) {
 	var ops []*batchOp
 	rows := map[string]bool{}
+	limits := limitsOf(r)
 	for i, part := range parts {
 		fail := func(err error) *batchFailure {
 			e, ok := err.(*edge.Error)
@@ -131,6 +132,9 @@ func parseBatchOps(r *edge.Request, parts [][]byte) ([]*batchOp, *batchFailure) 
 				f.contentID = bo.contentID
 			}
 			return ops, f
+		}
+		if err := limits.allows(bo.op); err != nil {
+			return ops, &batchFailure{index: i, contentID: bo.contentID, err: err.(*edge.Error)}
 		}
 		if len(ops) > 0 {
 			first := ops[0].op

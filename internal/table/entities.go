@@ -199,6 +199,9 @@ func (s *Service) insertEntity(w http.ResponseWriter, r *edge.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := limitsOf(r).allows(o); err != nil {
+		return err
+	}
 	e, err := s.run(r.Account.Name, o)
 	if err != nil {
 		return err
@@ -234,6 +237,9 @@ func (s *Service) writeEntity(w http.ResponseWriter, r *edge.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := limitsOf(r).allows(o); err != nil {
+		return err
+	}
 	e, err := s.run(r.Account.Name, o)
 	if err != nil {
 		return err
@@ -250,6 +256,9 @@ func (s *Service) deleteEntity(w http.ResponseWriter, r *edge.Request) error {
 	}
 	o, err := entityOp(opDelete, r.Container, r.Object, nil, ifMatch)
 	if err != nil {
+		return err
+	}
+	if err := limitsOf(r).allows(o); err != nil {
 		return err
 	}
 	if _, err := s.run(r.Account.Name, o); err != nil {
@@ -274,6 +283,10 @@ func (s *Service) getEntity(w http.ResponseWriter, r *edge.Request) error {
 	pk, rk, err := entityKeys(r.Object)
 	if err != nil {
 		return err
+	}
+	// outside a SAS's key range an entity is not there, as Azure answers
+	if !limitsOf(r).inRange(pk, rk) {
+		return errResourceNotFound
 	}
 	acct, lower := r.Account.Name, strings.ToLower(r.Container)
 	e := &Entity{PartitionKey: pk, RowKey: rk}

@@ -107,6 +107,7 @@ func (s *Service) queryEntities(w http.ResponseWriter, r *edge.Request) error {
 		return err
 	}
 	acct, lower := r.Account.Name, strings.ToLower(r.Container)
+	limits := limitsOf(r) // a SAS's key range hides what is outside it
 	plan := planScan(acct, lower, f)
 	if resume {
 		plan.resume(acct, lower, npk, nrk)
@@ -140,7 +141,7 @@ func (s *Service) queryEntities(w http.ResponseWriter, r *edge.Request) error {
 			if err := decodeEntity(v, e); err != nil {
 				return err
 			}
-			if f.Match(e) {
+			if f.Match(e) && limits.inRange(pk, rk) {
 				found = append(found, e)
 			}
 			nextPK, nextRK = pk, rk

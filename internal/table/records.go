@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/atrest/atrest/internal/edge"
 	"github.com/atrest/atrest/internal/odata"
 	"github.com/atrest/atrest/internal/sse"
 )
@@ -48,8 +49,9 @@ func splitRowKey(prefixLen int, k []byte) (pk, rk string, ok bool) {
 }
 
 type tableRec struct {
-	Name    string `json:"n"` // as created, in its original case
-	Created int64  `json:"c"`
+	Name    string                  `json:"n"` // as created, in its original case
+	Created int64                   `json:"c"`
+	ACL     []edge.SignedIdentifier `json:"acl,omitempty"`
 }
 
 func getTable(tx *sse.Tx, key []byte) (tableRec, error) {

@@ -46,6 +46,10 @@ func (s *Service) Routes() []edge.Route {
 		{Name: "DeleteTable", Method: D, Perm: "d", Level: obj, Match: tables, Auth: key, Handle: s.deleteTable},
 		{Name: "EntityGroupTransaction", Method: POST, Perm: "aud", Level: ctr, Match: batch, Auth: key, BodyLimit: maxBatchBody, Handle: s.batch},
 
+		{Name: "GetTableACL", Method: G, Perm: "-", Level: ctr, Comp: "acl", Match: table, Auth: key, Handle: s.getTableACL},
+		{Name: "GetTableACL", Method: http.MethodHead, Perm: "-", Level: ctr, Comp: "acl", Match: table, Auth: key, Handle: s.getTableACL},
+		{Name: "SetTableACL", Method: P, Perm: "-", Level: ctr, Comp: "acl", Match: table, Auth: key, BodyLimit: 1 << 20, Handle: s.setTableACL},
+
 		{Name: "QueryEntities", Method: G, Perm: "r", Level: ctr, Match: table, Auth: key, Handle: s.queryEntities},
 		{Name: "InsertEntity", Method: POST, Perm: "a", Level: ctr, Match: table, Auth: key, BodyLimit: maxEntityBody, Handle: s.insertEntity},
 		{Name: "GetEntity", Method: G, Perm: "r", Level: obj, Match: table, Auth: key, Handle: s.getEntity},

@@ -1,0 +1,60 @@
+package queue
+
+import (
+	"net/http"
+
+	"github.com/atrest/atrest/internal/edge"
+	"github.com/atrest/atrest/internal/sse"
+)
+
+// getQueueACL answers the queue's stored access policies.
+func (s *Service) getQueueACL(w http.ResponseWriter, r *edge.Request) error {
+	if err := validName(r.Container); err != nil {
+		return err
+	}
+	var rec queueRec
+	err := s.db.View(func(tx *sse.Tx) error { return getJSON(tx, queueKey(r.Account.Name, r.Container), &rec) })
+	if err != nil {
+		return mapStoreErr(err, errQueueNotFound)
+	}
+	return edge.WriteSignedIdentifiers(w, rec.ACL)
+}
+
+// setQueueACL replaces the queue's stored access policies; a SAS naming
+// one that is gone stops working at once.
+func (s *Service) setQueueACL(w http.ResponseWriter, r *edge.Request) error {
+	if err := validName(r.Container); err != nil {
+		return err
+	}
+	ids, err := edge.ReadSignedIdentifiers(r.Body)
+	if err != nil {
+		return err
+	}
+	kek, err := s.kek(r.Account.Name)
+	if err != nil {
+		return err
+	}
+	key := queueKey(r.Account.Name, r.Container)
+	err = s.db.Update(func(tx *sse.Tx) error {
+		var rec queueRec
+		if err := getJSON(tx, key, &rec); err != nil {
+			return err
+		}
+		rec.ACL = ids
+		return putJSON(tx, key, rec, kek)
+	})
+	if err != nil {
+		return mapStoreErr(err, errQueueNotFound)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// StoredPolicy finds a queue's stored access policy for service SAS.
+func (s *Service) StoredPolicy(acct, q, id string) (*edge.StoredPolicy, error) {
+	var rec queueRec
+	if err := s.db.View(func(tx *sse.Tx) error { return getJSON(tx, queueKey(acct, q), &rec) }); err != nil {
+		return nil, err
+	}
+	return edge.FindPolicy(rec.ACL, id), nil
+}
