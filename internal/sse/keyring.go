@@ -28,7 +28,13 @@ type Keyring struct {
 	resolvers map[Source]Resolver
 }
 
-// hierarchy is one root key and the versioned KEKs it seals.
+// hierarchy is one root key and the versioned KEKs it seals. Every sealed
+// KEK is read into memory when the hierarchy opens (there are few: one per
+// account, scope or owner and version) and added as it is made, so that
+// resolving a key never opens a store transaction: keys are resolved inside
+// other transactions, and a nested read transaction can deadlock with a
+// writer that must remap the store. For the same reason no lock is held
+// while a new KEK is written.
 type hierarchy struct {
 	src    Source
 	prefix string // raw meta prefix of the sealed KEKs
@@ -36,8 +42,11 @@ type hierarchy struct {
 	root   cipher.AEAD
 	meta   store.Meta
 
-	mu      sync.Mutex
-	byRef   map[string]*gcmKEK // ref + "\x00" + version
+	rotMu   sync.Mutex         // one new version at a time
+	mu      sync.Mutex         // the maps; never held across store calls
+	sealed  map[string][]byte  // ref + "\x00" + version
+	latest  map[string]uint32  // ref -> newest version stored
+	byRef   map[string]*gcmKEK // unsealed, ref + "\x00" + version
 	current map[string]*gcmKEK // ref -> newest version
 }
 
@@ -54,8 +63,24 @@ func newHierarchy(src Source, prefix, label string, root secret.Key, meta store.
 	if err != nil {
 		return nil, err
 	}
-	return &hierarchy{src: src, prefix: prefix, label: label, root: a, meta: meta,
-		byRef: map[string]*gcmKEK{}, current: map[string]*gcmKEK{}}, nil
+	h := &hierarchy{src: src, prefix: prefix, label: label, root: a, meta: meta,
+		sealed: map[string][]byte{}, latest: map[string]uint32{}, byRef: map[string]*gcmKEK{}, current: map[string]*gcmKEK{}}
+	err = meta.View(func(tx store.Tx) error {
+		return tx.Scan([]byte(prefix), nil, func(key, v []byte) error {
+			rest := key[len(prefix):]
+			if len(rest) < 5 || rest[len(rest)-5] != 0 {
+				return nil
+			}
+			ref, ver := string(rest[:len(rest)-5]), binary.BigEndian.Uint32(rest[len(rest)-4:])
+			h.sealed[ref+"\x00"+strconv.FormatUint(uint64(ver), 10)] = append([]byte(nil), v...)
+			h.latest[ref] = max(h.latest[ref], ver)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sse: load sealed KEKs: %w", err)
+	}
+	return h, nil
 }
 
 // NewKeyring opens the service-managed KEKs sealed in meta under root.
@@ -149,35 +174,25 @@ func (h *hierarchy) rootAAD(ref, version string) []byte {
 
 func (h *hierarchy) currentKEK(ref string) (KEK, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if kek, ok := h.current[ref]; ok {
+	kek, ok := h.current[ref]
+	latest, stored := h.latest[ref]
+	h.mu.Unlock()
+	if ok {
 		return kek, nil
 	}
-	var latest uint32
-	var sealed []byte
-	err := h.meta.View(func(tx store.Tx) error {
-		p := append([]byte(h.prefix), ref...)
-		p = append(p, 0)
-		return tx.Scan(p, nil, func(key, v []byte) error {
-			if len(key) == len(p)+4 {
-				latest = binary.BigEndian.Uint32(key[len(p):])
-				sealed = append(sealed[:0], v...)
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
+	if stored {
+		kek, err := h.unseal(ref, latest)
+		if err != nil {
+			return nil, err
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.current[ref]; !ok { // a rotation may have set a newer one
+			h.current[ref] = kek
+		}
+		return h.current[ref], nil
 	}
-	if sealed == nil {
-		return h.rotateLocked(ref, 0)
-	}
-	kek, err := h.unseal(ref, latest, sealed)
-	if err != nil {
-		return nil, err
-	}
-	h.current[ref] = kek
-	return kek, nil
+	return h.rotateFrom(ref, 0)
 }
 
 func (h *hierarchy) rotate(ref string) (KEK, error) {
@@ -186,12 +201,20 @@ func (h *hierarchy) rotate(ref string) (KEK, error) {
 		return nil, err
 	}
 	v, _ := strconv.ParseUint(cur.Version(), 10, 32)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.rotateLocked(ref, uint32(v))
+	return h.rotateFrom(ref, uint32(v))
 }
 
-func (h *hierarchy) rotateLocked(ref string, prev uint32) (*gcmKEK, error) {
+// rotateFrom makes version prev+1 of ref, unless another caller already
+// moved past prev, in which case the newest version is the answer.
+func (h *hierarchy) rotateFrom(ref string, prev uint32) (*gcmKEK, error) {
+	h.rotMu.Lock()
+	defer h.rotMu.Unlock()
+	h.mu.Lock()
+	latest := h.latest[ref]
+	h.mu.Unlock()
+	if latest > prev {
+		return h.unseal(ref, latest)
+	}
 	key, err := secret.Random(32)
 	if err != nil {
 		return nil, err
@@ -216,15 +239,26 @@ func (h *hierarchy) rotateLocked(ref string, prev uint32) (*gcmKEK, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.mu.Lock()
+	h.sealed[ref+"\x00"+ver] = sealed
+	h.latest[ref] = v
 	h.byRef[ref+"\x00"+ver] = kek
 	h.current[ref] = kek
+	h.mu.Unlock()
 	return kek, nil
 }
 
-func (h *hierarchy) unseal(ref string, v uint32, sealed []byte) (*gcmKEK, error) {
+// unseal opens version v of ref (once; then it is kept unsealed).
+func (h *hierarchy) unseal(ref string, v uint32) (*gcmKEK, error) {
 	ver := strconv.FormatUint(uint64(v), 10)
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if kek, ok := h.byRef[ref+"\x00"+ver]; ok {
 		return kek, nil
+	}
+	sealed, ok := h.sealed[ref+"\x00"+ver]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s v%s", ErrKeyUnavailable, ref, ver)
 	}
 	if len(sealed) < 12+tagSize {
 		return nil, ErrAuth
@@ -243,26 +277,9 @@ func (h *hierarchy) unseal(ref string, v uint32, sealed []byte) (*gcmKEK, error)
 }
 
 func (h *hierarchy) resolve(ref, version string) (KEK, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if kek, ok := h.byRef[ref+"\x00"+version]; ok {
-		return kek, nil
-	}
 	v, err := strconv.ParseUint(version, 10, 32)
-	if err != nil {
+	if err != nil || strconv.FormatUint(v, 10) != version {
 		return nil, ErrKeyUnavailable
 	}
-	var sealed []byte
-	err = h.meta.View(func(tx store.Tx) error {
-		b, err := tx.Get(h.kekKey(ref, uint32(v)))
-		sealed = append([]byte(nil), b...)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s v%s", ErrKeyUnavailable, ref, version)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return h.unseal(ref, uint32(v), sealed)
+	return h.unseal(ref, uint32(v))
 }

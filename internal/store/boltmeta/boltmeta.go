@@ -41,6 +41,12 @@ func Open(path string) (*DB, error) {
 		Timeout:        2 * time.Second,
 		FreelistType:   bolt.FreelistMapType,
 		NoFreelistSync: true,
+		// A write that grows the file past the mapping must remap it, and
+		// waits for every open read transaction; a reader that meanwhile
+		// waits on that writer (a key unwrapped through the Key Vault, whose
+		// records live here too) would never finish. Mapping address space
+		// well beyond the file (it costs no memory) makes remaps rare.
+		InitialMmapSize: initialMmap,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("boltmeta: open %s: %w", path, err)
@@ -56,6 +62,10 @@ func Open(path string) (*DB, error) {
 	go d.commitLoop()
 	return d, nil
 }
+
+// initialMmap is the address space mapped at open: 4 GiB on 64-bit
+// platforms, 256 MiB elsewhere.
+const initialMmap = 1 << (28 + 4*(^uint(0)>>63))
 
 func (d *DB) View(fn func(store.Tx) error) error {
 	return d.db.View(func(tx *bolt.Tx) error { return fn(&boltTx{b: tx.Bucket(bucket)}) })
