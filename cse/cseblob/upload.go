@@ -44,7 +44,8 @@ type UploadOptions struct {
 	// Concurrency is the blocks in flight (default DefaultConcurrency).
 	// Memory use is about (Concurrency + 1) × BlockSize.
 	Concurrency int
-	// Progress, when set, is called with the stored bytes sent so far.
+	// Progress, when set, is called with the stored bytes sent so far:
+	// never concurrently, and with a total that only grows.
 	Progress func(sent int64)
 }
 
@@ -136,6 +137,23 @@ func stageStream(ctx context.Context, bb *blockblob.Client, ct io.Reader, first 
 		buf   = first
 		n     = len(first)
 	)
+	// blocks finish in any order on several goroutines; the callback is
+	// called from one at a time, with a total that only grows
+	var (
+		pmu      sync.Mutex
+		reported int64
+	)
+	report := func(total int64) {
+		if progress == nil {
+			return
+		}
+		pmu.Lock()
+		defer pmu.Unlock()
+		if total > reported {
+			reported = total
+			progress(total)
+		}
+	}
 	for i := 0; ; i++ {
 		if i >= maxBlocks {
 			cancel(fmt.Errorf("cseblob: more than %d blocks; raise BlockSize", maxBlocks))
@@ -152,9 +170,7 @@ func stageStream(ctx context.Context, bb *blockblob.Client, ct io.Reader, first 
 				cancel(err)
 				return
 			}
-			if progress != nil {
-				progress(sent.Add(int64(n)))
-			}
+			report(sent.Add(int64(n)))
 		}(buf, n)
 
 		select {
