@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -404,106 +403,4 @@ func itemName(v any) string {
 		return it.Name
 	}
 	return ""
-}
-
-const defaultServiceProperties = `<?xml version="1.0" encoding="utf-8"?><StorageServiceProperties><Logging><Version>1.0</Version><Read>false</Read><Write>false</Write><Delete>false</Delete><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></Logging><HourMetrics><Version>1.0</Version><Enabled>false</Enabled><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></HourMetrics><MinuteMetrics><Version>1.0</Version><Enabled>false</Enabled><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></MinuteMetrics><Cors /><DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy><StaticWebsite><Enabled>false</Enabled></StaticWebsite></StorageServiceProperties>`
-
-func (s *Service) getServiceProperties(w http.ResponseWriter, r *edge.Request) error {
-	var body []byte
-	err := s.db.View(func(tx *sse.Tx) error {
-		b, err := tx.Get(servicePropsKey(r.Account.Name))
-		body = b
-		if err == sse.ErrNotFound {
-			body = []byte(defaultServiceProperties)
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return mapStoreErr(err, nil)
-	}
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(body)
-	return err
-}
-
-// setServiceProperties merges the elements the client sent over the stored
-// document, as Azure does: omitted sections keep their values.
-func (s *Service) setServiceProperties(w http.ResponseWriter, r *edge.Request) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return err
-	}
-	var sent serviceProps
-	if err := xml.Unmarshal(body, &sent); err != nil {
-		return edge.ErrInvalidXML
-	}
-	kek, err := s.kek(r.Account.Name)
-	if err != nil {
-		return err
-	}
-	err = s.db.Update(func(tx *sse.Tx) error {
-		var cur serviceProps
-		b, err := tx.Get(servicePropsKey(r.Account.Name))
-		if err == sse.ErrNotFound {
-			b = []byte(defaultServiceProperties)
-		} else if err != nil {
-			return err
-		}
-		if err := xml.Unmarshal(b, &cur); err != nil {
-			return err
-		}
-		cur.merge(&sent)
-		out, err := xml.Marshal(cur)
-		if err != nil {
-			return err
-		}
-		return tx.Put(servicePropsKey(r.Account.Name), append([]byte(xml.Header), out...), kek)
-	})
-	if err != nil {
-		return mapStoreErr(err, nil)
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
-}
-
-// serviceProps keeps each section as raw XML so unknown content survives.
-type serviceProps struct {
-	XMLName       xml.Name `xml:"StorageServiceProperties"`
-	Logging       *rawXML  `xml:"Logging"`
-	HourMetrics   *rawXML  `xml:"HourMetrics"`
-	MinuteMetrics *rawXML  `xml:"MinuteMetrics"`
-	Cors          *rawXML  `xml:"Cors"`
-	DefaultVer    *string  `xml:"DefaultServiceVersion"`
-	DeleteRetain  *rawXML  `xml:"DeleteRetentionPolicy"`
-	StaticWebsite *rawXML  `xml:"StaticWebsite"`
-}
-
-type rawXML struct {
-	Inner []byte `xml:",innerxml"`
-}
-
-func (p *serviceProps) merge(o *serviceProps) {
-	if o.Logging != nil {
-		p.Logging = o.Logging
-	}
-	if o.HourMetrics != nil {
-		p.HourMetrics = o.HourMetrics
-	}
-	if o.MinuteMetrics != nil {
-		p.MinuteMetrics = o.MinuteMetrics
-	}
-	if o.Cors != nil {
-		p.Cors = o.Cors
-	}
-	if o.DefaultVer != nil {
-		p.DefaultVer = o.DefaultVer
-	}
-	if o.DeleteRetain != nil {
-		p.DeleteRetain = o.DeleteRetain
-	}
-	if o.StaticWebsite != nil {
-		p.StaticWebsite = o.StaticWebsite
-	}
 }

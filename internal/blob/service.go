@@ -6,6 +6,7 @@ import (
 
 	"github.com/atrest/atrest/internal/edge"
 	"github.com/atrest/atrest/internal/sse"
+	"github.com/atrest/atrest/internal/svcprops"
 )
 
 // Version is the newest x-ms-version this service knows; requests with any
@@ -24,6 +25,13 @@ type Service struct {
 // New makes a Blob service storing through db with keys from keys.
 func New(db *sse.DB, keys *sse.Keyring, log *slog.Logger) *Service {
 	return &Service{db: db, keys: keys, log: log}
+}
+
+// serviceProps is the account's Blob service properties document, an index
+// record (no customer-managed key needed to read or set it).
+func (s *Service) serviceProps() svcprops.Store {
+	return svcprops.Store{DB: s.db, Key: servicePropsKey, KEK: s.kek, Default: svcprops.BlobDefault,
+		MapErr: func(err error) error { return mapStoreErr(err, nil) }}
 }
 
 const (
@@ -49,8 +57,8 @@ func (s *Service) Routes() []edge.Route {
 	)
 	G, P, H, D := http.MethodGet, http.MethodPut, http.MethodHead, http.MethodDelete
 	return []edge.Route{
-		{Name: "GetBlobServiceProperties", Method: G, Level: svc, Restype: "service", Comp: "properties", Auth: key, Handle: s.getServiceProperties},
-		{Name: "SetBlobServiceProperties", Method: P, Level: svc, Restype: "service", Comp: "properties", Auth: key, BodyLimit: maxXMLBody, Handle: s.setServiceProperties},
+		{Name: "GetBlobServiceProperties", Method: G, Level: svc, Restype: "service", Comp: "properties", Auth: key, Handle: s.serviceProps().Get},
+		{Name: "SetBlobServiceProperties", Method: P, Level: svc, Restype: "service", Comp: "properties", Auth: key, BodyLimit: maxXMLBody, Handle: s.serviceProps().Set},
 		{Name: "GetUserDelegationKey", Method: http.MethodPost, Perm: "-", Level: svc, Restype: "service", Comp: "userdelegationkey", Auth: key, BodyLimit: 64 * kib, Handle: s.getUserDelegationKey},
 		{Name: "ListContainers", Method: G, Perm: "l", Level: svc, Comp: "list", Auth: key, Handle: s.listContainers},
 		{Name: "GetAccountInformation", Method: G, Perm: "rwdlacup", Level: svc, Restype: "account", Comp: "properties", Auth: key, Handle: s.accountInfo},

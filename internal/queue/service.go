@@ -10,6 +10,7 @@ import (
 
 	"github.com/atrest/atrest/internal/edge"
 	"github.com/atrest/atrest/internal/sse"
+	"github.com/atrest/atrest/internal/svcprops"
 )
 
 // Version is the x-ms-version answered when a request names none; requests
@@ -55,6 +56,8 @@ func (s *Service) Routes() []edge.Route {
 	message := func(r *edge.Request) bool { return strings.HasPrefix(r.Object, "messages/") }
 	return []edge.Route{
 		{Name: "ListQueues", Method: G, Perm: "l", Level: svc, Comp: "list", Auth: key, Handle: s.listQueues},
+		{Name: "GetQueueServiceProperties", Method: G, Level: svc, Restype: "service", Comp: "properties", Auth: key, Handle: s.serviceProps().Get},
+		{Name: "SetQueueServiceProperties", Method: P, Level: svc, Restype: "service", Comp: "properties", Auth: key, BodyLimit: maxXMLBody, Handle: s.serviceProps().Set},
 
 		{Name: "CreateQueue", Method: P, Perm: "cw", Level: ctr, Auth: key, Handle: s.createQueue},
 		{Name: "DeleteQueue", Method: D, Level: ctr, Auth: key, Handle: s.deleteQueue},
@@ -81,6 +84,22 @@ func (s *Service) kek(acct string) (sse.KEK, error) {
 		return nil, mapStoreErr(err, nil)
 	}
 	return k, nil
+}
+
+// serviceProps is the account's Queue service properties document, sealed
+// like the Blob service's under the index key (no customer-managed key is
+// needed to read or set it).
+func (s *Service) serviceProps() svcprops.Store {
+	return svcprops.Store{DB: s.db, Default: svcprops.QueueDefault,
+		Key: func(acct string) []byte { return []byte("s\x00" + acct + "\x00queue") },
+		KEK: func(acct string) (sse.KEK, error) {
+			k, err := s.keys.IndexKEK(acct)
+			if err != nil {
+				return nil, mapStoreErr(err, nil)
+			}
+			return k, nil
+		},
+		MapErr: func(err error) error { return mapStoreErr(err, nil) }}
 }
 
 // validName applies Azure's queue naming rules: 3 to 63 lower-case letters,

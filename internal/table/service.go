@@ -7,6 +7,7 @@ import (
 
 	"github.com/atrest/atrest/internal/edge"
 	"github.com/atrest/atrest/internal/sse"
+	"github.com/atrest/atrest/internal/svcprops"
 )
 
 // Version is the x-ms-version answered when a request names none.
@@ -39,7 +40,10 @@ func (s *Service) Routes() []edge.Route {
 	tables := func(r *edge.Request) bool { return r.Container == "Tables" }
 	batch := func(r *edge.Request) bool { return r.Container == "$batch" }
 	table := func(r *edge.Request) bool { return !tables(r) && !batch(r) }
+	svc := func(r *edge.Request) bool { return r.Container == "" }
 	return []edge.Route{
+		{Name: "GetTableServiceProperties", Method: G, Level: edge.LevelService, Restype: "service", Comp: "properties", Match: svc, Auth: key, Handle: s.serviceProps().Get},
+		{Name: "SetTableServiceProperties", Method: P, Level: edge.LevelService, Restype: "service", Comp: "properties", Match: svc, Auth: key, BodyLimit: 1 << 20, Handle: s.serviceProps().Set},
 		{Name: "QueryTables", Method: G, Perm: "l", Level: ctr, Match: tables, Auth: key, Handle: s.queryTables},
 		{Name: "CreateTable", Method: POST, Perm: "cw", Level: ctr, Match: tables, Auth: key, BodyLimit: 64 << 10, Handle: s.createTable},
 		{Name: "GetTable", Method: G, Perm: "r", Level: obj, Match: tables, Auth: key, Handle: s.getTable},
@@ -175,6 +179,15 @@ func (s *Service) indexKEK(acct string) (sse.KEK, error) {
 		return nil, mapStoreErr(err)
 	}
 	return k, nil
+}
+
+// serviceProps is the account's Table service properties document (XML,
+// as in Azure), sealed under the index key like the table records.
+func (s *Service) serviceProps() svcprops.Store {
+	return svcprops.Store{DB: s.db, Default: svcprops.TableDefault,
+		Key:    func(acct string) []byte { return []byte("s\x00" + acct + "\x00table") },
+		KEK:    s.indexKEK,
+		MapErr: mapStoreErr}
 }
 
 // checkTableName applies Azure's rules: 3 to 63 letters and digits,
