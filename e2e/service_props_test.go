@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 )
 
@@ -79,5 +82,76 @@ func TestQueueTableServiceProperties(t *testing.T) {
 	ts.stop()
 	if hits := scanForPlaintext(t, ts.dir, []string{"app.example", "tables.example", "az.example"}); len(hits) > 0 {
 		t.Fatalf("plaintext on disk: %v", hits)
+	}
+}
+
+// TestCORS: rules set with the official clients answer a browser's
+// preflight (OPTIONS, no credentials) and its actual request, in order,
+// first match wins; anything no rule allows is 403 CorsPreflightFailure.
+func TestCORS(t *testing.T) {
+	ts := startServer(t)
+	cx := ctx(t)
+	bc := ts.client(t)
+	_, err := bc.ServiceClient().SetProperties(cx, &service.SetPropertiesOptions{CORS: []*service.CORSRule{
+		{AllowedOrigins: to.Ptr("https://app.example,https://other.example"), AllowedMethods: to.Ptr("GET,PUT"),
+			AllowedHeaders: to.Ptr("x-ms-meta-*,x-ms-version,x-ms-blob-type"), ExposedHeaders: to.Ptr("x-ms-request-id,etag"), MaxAgeInSeconds: to.Ptr(int32(120))},
+		{AllowedOrigins: to.Ptr("*"), AllowedMethods: to.Ptr("GET"), AllowedHeaders: to.Ptr("*"), ExposedHeaders: to.Ptr("*"), MaxAgeInSeconds: to.Ptr(int32(5))},
+	}})
+	must(t, err)
+	_, err = bc.CreateContainer(cx, "corsc", nil)
+	must(t, err)
+	_, err = bc.UploadBuffer(cx, "corsc", "b", []byte("cors"), nil)
+	must(t, err)
+
+	preflight := func(origin, method, headers string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodOptions, ts.BlobURL+"/devstoreaccount1/corsc/b", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", method)
+		if headers != "" {
+			req.Header.Set("Access-Control-Request-Headers", headers)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	r := preflight("https://app.example", "PUT", "x-ms-meta-owner,x-ms-version")
+	if r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		r.Header.Get("Access-Control-Allow-Methods") != "PUT" || r.Header.Get("Access-Control-Max-Age") != "120" ||
+		r.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("preflight by the first rule: %d %v", r.StatusCode, r.Header)
+	}
+	if r := preflight("https://app.example", "PUT", "x-custom"); r.StatusCode != 403 || r.Header.Get("x-ms-error-code") != "CorsPreflightFailure" {
+		t.Fatalf("a header no rule allows for PUT: %d %s", r.StatusCode, r.Header.Get("x-ms-error-code"))
+	}
+	if r := preflight("https://evil.example", "GET", ""); r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != "*" || r.Header.Get("Access-Control-Max-Age") != "5" {
+		t.Fatalf("GET from any origin by the second rule: %d %v", r.StatusCode, r.Header)
+	}
+	if r := preflight("https://evil.example", "DELETE", ""); r.StatusCode != 403 {
+		t.Fatalf("DELETE from an unknown origin: %d", r.StatusCode)
+	}
+
+	// the actual request carries the answer too (here with a SAS)
+	sasURL, err := bc.ServiceClient().NewContainerClient("corsc").NewBlobClient("b").GetSASURL(sas.BlobPermissions{Read: true}, time.Now().Add(time.Hour), nil)
+	must(t, err)
+	req, _ := http.NewRequest(http.MethodGet, sasURL, nil)
+	req.Header.Set("Origin", "https://other.example")
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://other.example" || resp.Header.Get("Access-Control-Expose-Headers") != "x-ms-request-id,etag" {
+		t.Fatalf("GET with an Origin: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// the Queue service has rules of its own: none yet
+	req, _ = http.NewRequest(http.MethodOptions, ts.QueueURL+"/devstoreaccount1/q1/messages", nil)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	resp, err = http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Fatalf("queue preflight without rules: %d", resp.StatusCode)
 	}
 }

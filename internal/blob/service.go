@@ -29,6 +29,9 @@ func New(db *sse.DB, keys *sse.Keyring, log *slog.Logger) *Service {
 
 // serviceProps is the account's Blob service properties document, an index
 // record (no customer-managed key needed to read or set it).
+// CORS is the account's CORS rules for the Blob service.
+func (s *Service) CORS(acct string) ([]edge.CORSRule, error) { return s.serviceProps().CORS(acct) }
+
 func (s *Service) serviceProps() svcprops.Store {
 	return svcprops.Store{DB: s.db, Key: servicePropsKey, KEK: s.kek, Default: svcprops.BlobDefault,
 		MapErr: func(err error) error { return mapStoreErr(err, nil) }}

@@ -95,6 +95,9 @@ type Service struct {
 	UserDelegation UserDelegationKeys
 	// Version is the x-ms-version echoed when a request sends none.
 	Version string
+	// CORS finds the account's CORS rules for this service (optional):
+	// OPTIONS preflights and requests with an Origin are answered by them.
+	CORS CORSRules
 	// Split parses the path below the account into container and object;
 	// nil means "first segment is the container, the rest is the object".
 	Split func(rest string) (container, object string)
@@ -147,6 +150,10 @@ func (s *Service) serve(w http.ResponseWriter, r *Request) error {
 	} else {
 		r.Container, r.Object, _ = strings.Cut(drest, "/")
 	}
+	if r.Method == http.MethodOptions {
+		return s.preflight(w, r)
+	}
+	s.corsHeaders(w, r)
 	level := LevelService
 	if r.Object != "" {
 		level = LevelObject

@@ -89,6 +89,9 @@ func (s *Service) kek(acct string) (sse.KEK, error) {
 // serviceProps is the account's Queue service properties document, sealed
 // like the Blob service's under the index key (no customer-managed key is
 // needed to read or set it).
+// CORS is the account's CORS rules for the Queue service.
+func (s *Service) CORS(acct string) ([]edge.CORSRule, error) { return s.serviceProps().CORS(acct) }
+
 func (s *Service) serviceProps() svcprops.Store {
 	return svcprops.Store{DB: s.db, Default: svcprops.QueueDefault,
 		Key: func(acct string) []byte { return []byte("s\x00" + acct + "\x00queue") },

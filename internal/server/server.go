@@ -164,7 +164,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	blobSvc := &edge.Service{Name: "blob", Flavor: edge.FlavorBlobQueue, Routes: bs.Routes(), Accounts: cfg.Accounts, Find: find,
-		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version, Policies: bs.StoredPolicy,
+		Errors: edge.XMLErrors, Log: cfg.Log, Version: blob.Version, Policies: bs.StoredPolicy, CORS: bs.CORS,
 		Bearer: s.bearer(), Action: bs.Action, Audit: auditStorage(s.vault.audit), UserDelegation: bs.UserDelegationKey}
 	s.BlobURL, err = s.listen(cfg.Host, cfg.BlobPort, blobSvc, tlsCfg)
 	if err != nil {
@@ -173,7 +173,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	qs := queue.New(st.DB, st.Keys, cfg.Log)
 	queueSvc := &edge.Service{Name: "queue", Flavor: edge.FlavorBlobQueue, Routes: qs.Routes(), Accounts: cfg.Accounts, Find: find,
-		Errors: edge.XMLErrors, Log: cfg.Log, Version: queue.Version, Policies: qs.StoredPolicy,
+		Errors: edge.XMLErrors, Log: cfg.Log, Version: queue.Version, Policies: qs.StoredPolicy, CORS: qs.CORS,
 		Bearer: s.bearer(), Action: qs.Action, Audit: auditStorage(s.vault.audit)}
 	if s.QueueURL, err = s.listen(cfg.Host, cfg.QueuePort, queueSvc, tlsCfg); err != nil {
 		s.Shutdown(context.Background())
@@ -181,7 +181,7 @@ func Start(cfg Config) (*Server, error) {
 	}
 	ts := table.New(st.DB, st.Keys, cfg.Log)
 	tableSvc := &edge.Service{Name: "table", Flavor: edge.FlavorTable, Routes: ts.Routes(), Split: table.Split,
-		Accounts: cfg.Accounts, Find: find, Errors: table.WriteError, Log: cfg.Log, Version: table.Version, Policies: ts.StoredPolicy,
+		Accounts: cfg.Accounts, Find: find, Errors: table.WriteError, Log: cfg.Log, Version: table.Version, Policies: ts.StoredPolicy, CORS: ts.CORS,
 		Bearer: s.bearer(), Action: ts.Action, Audit: auditStorage(s.vault.audit)}
 	if s.TableURL, err = s.listen(cfg.Host, cfg.TablePort, tableSvc, tlsCfg); err != nil {
 		s.Shutdown(context.Background())

@@ -138,3 +138,24 @@ func (p *props) merge(o *props) {
 		p.StaticWebsite = o.StaticWebsite
 	}
 }
+
+// CORS is the account's CORS rules, in order.
+func (s Store) CORS(acct string) ([]edge.CORSRule, error) {
+	var doc struct {
+		Rules []edge.CORSRule `xml:"Cors>CorsRule"`
+	}
+	err := s.DB.View(func(tx *sse.Tx) error {
+		b, err := tx.Get(s.Key(acct))
+		if err == sse.ErrNotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return xml.Unmarshal(b, &doc)
+	})
+	if err != nil {
+		return nil, s.MapErr(err)
+	}
+	return doc.Rules, nil
+}

@@ -183,6 +183,9 @@ func (s *Service) indexKEK(acct string) (sse.KEK, error) {
 
 // serviceProps is the account's Table service properties document (XML,
 // as in Azure), sealed under the index key like the table records.
+// CORS is the account's CORS rules for the Table service.
+func (s *Service) CORS(acct string) ([]edge.CORSRule, error) { return s.serviceProps().CORS(acct) }
+
 func (s *Service) serviceProps() svcprops.Store {
 	return svcprops.Store{DB: s.db, Default: svcprops.TableDefault,
 		Key:    func(acct string) []byte { return []byte("s\x00" + acct + "\x00table") },
