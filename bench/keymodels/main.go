@@ -1,16 +1,18 @@
 // Command keymodels measures what each key model costs, in one run on one
 // server, all over HTTPS so that the comparison is fair: 64 KiB PUT and GET
-// at concurrency 8, and one 64 MiB blob up and down in 4 MiB blocks, under
+// at concurrency 8, and a 64 MiB blob up and down in 4 MiB blocks, under
 // service-managed keys, a customer-managed Key Vault key (warm cache), a
 // customer-provided key, an encryption scope and double (infrastructure)
 // encryption. It prints the figures and their ratios to service-managed.
 //
 //	go run ./bench/keymodels
-//	go run ./bench/keymodels -time 5s -rounds 7
+//	go run ./bench/keymodels -slices 25
 //
-// Each figure is the median over the rounds, models interleaved within a
-// round: on a small machine one lucky or unlucky round would otherwise move
-// a ratio by more than the margin it is judged against.
+// Each workload runs in short slices, the models taking turns slice by
+// slice (in a rotating order), and each figure is the median of a model's
+// slices. On a small machine throughput drifts by ±15 % within minutes
+// (every PUT waits for an fsync); measuring the models side by side, many
+// times over, keeps that drift out of the ratios.
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -48,10 +51,20 @@ type figures struct {
 	upMBs, downMBs float64 // the large blob
 }
 
+// subject is one model's client side: its container, and the key headers
+// its requests carry.
+type subject struct {
+	model
+	cc    *container.Client
+	cpk   *blob.CPKInfo
+	scope *blob.CPKScopeInfo
+}
+
 func main() {
-	phase := flag.Duration("time", 3*time.Second, "duration of each 64 KiB phase")
+	slice := flag.Duration("slice", time.Second, "duration of one 64 KiB slice")
+	bigSlice := flag.Duration("big-slice", 500*time.Millisecond, "duration of one large-blob slice (at least one transfer)")
+	slices := flag.Int("slices", 15, "slices per model and workload; the median is reported")
 	bigMiB := flag.Int("size-mib", 64, "size of the large blob in MiB")
-	rounds := flag.Int("rounds", 5, "rounds over all models; the median of each figure is reported")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "atrest-keymodels-")
 	check(err)
@@ -63,29 +76,88 @@ func main() {
 	check(err)
 	hc, err := httpsClient(srv.CAFile)
 	check(err)
+	subs := make([]*subject, len(models))
+	for i, m := range models {
+		subs[i], err = newSubject(srv.BlobURL, hc, m)
+		check(err)
+	}
 
 	small := fill(smallSize, "small")
 	big := fill(*bigMiB<<20, "big")
-	all := make([][]figures, len(models))
-	for r := 0; r < *rounds; r++ {
-		// models interleaved within each round, so drift hits all alike
-		for i, m := range models {
-			f, err := measure(srv.BlobURL, hc, m, small, big, *phase, r)
-			check(err)
-			all[i] = append(all[i], f)
-			fmt.Fprintf(os.Stderr, "round %d %-26s PUT %6.0f/s GET %6.0f/s up %5.0f MB/s down %5.0f MB/s\n", r+1, m.name, f.putOps, f.getOps, f.upMBs, f.downMBs)
-		}
+	got := make([]byte, len(big))
+	ctx := context.Background()
+	const names = 64 // each PUT worker writes its own names, round robin
+	workloads := []struct {
+		name string
+		d    time.Duration
+		run  func(s *subject, d time.Duration) (float64, error)
+	}{
+		{"PUT", *slice, func(s *subject, d time.Duration) (float64, error) {
+			return run(d, func(w, i int) error {
+				_, err := s.cc.NewBlockBlobClient(fmt.Sprintf("s%02d-%d", w, i%names)).Upload(ctx, nopCloser{bytes.NewReader(small)},
+					&blockblob.UploadOptions{CPKInfo: s.cpk, CPKScopeInfo: s.scope})
+				return err
+			})
+		}},
+		{"GET", *slice, func(s *subject, d time.Duration) (float64, error) {
+			return run(d, func(w, i int) error {
+				r, err := s.cc.NewBlobClient(fmt.Sprintf("s%02d-%d", w, i%names)).DownloadStream(ctx, &blob.DownloadStreamOptions{CPKInfo: s.cpk})
+				if err != nil {
+					return err
+				}
+				n, err := drain(r.Body)
+				if err == nil && n != smallSize {
+					err = fmt.Errorf("read %d bytes", n)
+				}
+				return err
+			})
+		}},
+		{"up", *bigSlice, func(s *subject, d time.Duration) (float64, error) {
+			return repeat(d, len(big), func() error {
+				_, err := s.cc.NewBlockBlobClient("big").UploadBuffer(ctx, big, &blockblob.UploadBufferOptions{
+					BlockSize: blockSize, Concurrency: 4, CPKInfo: s.cpk, CPKScopeInfo: s.scope})
+				return err
+			})
+		}},
+		{"down", *bigSlice, func(s *subject, d time.Duration) (float64, error) {
+			mbs, err := repeat(d, len(big), func() error {
+				_, err := s.cc.NewBlockBlobClient("big").DownloadBuffer(ctx, got, &blob.DownloadBufferOptions{
+					BlockSize: blockSize, Concurrency: 4, CPKInfo: s.cpk})
+				return err
+			})
+			if err == nil && !bytes.Equal(got, big) {
+				err = errors.New("the large blob came back different")
+			}
+			return mbs, err
+		}},
 	}
-	med := make([]figures, len(models))
-	for i := range models {
-		med[i] = medianFigures(all[i])
+	// samples[w][m] are model m's slices of workload w
+	samples := make([][][]float64, len(workloads))
+	for w, wl := range workloads {
+		samples[w] = make([][]float64, len(subs))
+		// PUT runs before GET (it writes the names GET reads), up before down
+		for k := 0; k < *slices; k++ {
+			for j := range subs {
+				m := (j + k) % len(subs)
+				v, err := wl.run(subs[m], wl.d)
+				if err != nil {
+					check(fmt.Errorf("%s %s: %w", subs[m].name, wl.name, err))
+				}
+				samples[w][m] = append(samples[w][m], v)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "%-4s done: %d slices per model\n", wl.name, *slices)
+	}
+	med := make([]figures, len(subs))
+	for m := range subs {
+		med[m] = figures{median(samples[0][m]), median(samples[1][m]), median(samples[2][m]), median(samples[3][m])}
 	}
 	base := med[0]
 	fmt.Printf("\n| model | 64 KiB PUT c%d | 64 KiB GET c%d | %d MiB up | %d MiB down | PUT ratio | GET ratio | up ratio | down ratio |\n", concurrency, concurrency, *bigMiB, *bigMiB)
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-	for i, m := range models {
+	for i, s := range subs {
 		f := med[i]
-		fmt.Printf("| %s | %.0f /s | %.0f /s | %.0f MB/s | %.0f MB/s | %.2f | %.2f | %.2f | %.2f |\n", m.name, f.putOps, f.getOps, f.upMBs, f.downMBs,
+		fmt.Printf("| %s | %.0f /s | %.0f /s | %.0f MB/s | %.0f MB/s | %.2f | %.2f | %.2f | %.2f |\n", s.name, f.putOps, f.getOps, f.upMBs, f.downMBs,
 			f.putOps/base.putOps, f.getOps/base.getOps, f.upMBs/base.upMBs, f.downMBs/base.downMBs)
 	}
 }
@@ -97,21 +169,13 @@ func check(err error) {
 	}
 }
 
-func medianFigures(fs []figures) figures {
-	med := func(get func(figures) float64) float64 {
-		v := make([]float64, len(fs))
-		for i, f := range fs {
-			v[i] = get(f)
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
 	}
-	return figures{
-		med(func(f figures) float64 { return f.putOps }), med(func(f figures) float64 { return f.getOps }),
-		med(func(f figures) float64 { return f.upMBs }), med(func(f figures) float64 { return f.downMBs })}
+	return v[len(v)/2]
 }
 
 // fill is deterministic, incompressible-looking content.
@@ -125,79 +189,45 @@ func fill(n int, seed string) []byte {
 	return out[:n]
 }
 
-// measure runs the workload against one model's account.
-func measure(blobURL string, hc *http.Client, m model, small, big []byte, phase time.Duration, round int) (figures, error) {
+// newSubject makes a model's client and its container.
+func newSubject(blobURL string, hc *http.Client, m model) (*subject, error) {
 	cred, err := azblob.NewSharedKeyCredential(m.account, m.key)
 	if err != nil {
-		return figures{}, err
+		return nil, err
 	}
 	cl, err := azblob.NewClientWithSharedKeyCredential(blobURL+"/"+m.account+"/", cred, &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: hc, Retry: policy.RetryOptions{MaxRetries: -1}}})
 	if err != nil {
-		return figures{}, err
+		return nil, err
 	}
-	ctx := context.Background()
-	cont := fmt.Sprintf("bench%d", round)
-	if _, err := cl.CreateContainer(ctx, cont, &container.CreateOptions{}); err != nil {
-		return figures{}, err
+	if _, err := cl.CreateContainer(context.Background(), "bench", &container.CreateOptions{}); err != nil {
+		return nil, err
 	}
-	var cpk *blob.CPKInfo
+	s := &subject{model: m, cc: cl.ServiceClient().NewContainerClient("bench")}
 	if m.cpk {
 		key := fill(32, "cpk")
 		sum := sha256.Sum256(key)
-		cpk = &blob.CPKInfo{EncryptionKey: to.Ptr(base64.StdEncoding.EncodeToString(key)),
+		s.cpk = &blob.CPKInfo{EncryptionKey: to.Ptr(base64.StdEncoding.EncodeToString(key)),
 			EncryptionKeySHA256: to.Ptr(base64.StdEncoding.EncodeToString(sum[:])), EncryptionAlgorithm: to.Ptr(blob.EncryptionAlgorithmTypeAES256)}
 	}
-	var scope *blob.CPKScopeInfo
 	if m.scope != "" {
-		scope = &blob.CPKScopeInfo{EncryptionScope: to.Ptr(m.scope)}
+		s.scope = &blob.CPKScopeInfo{EncryptionScope: to.Ptr(m.scope)}
 	}
-	cc := cl.ServiceClient().NewContainerClient(cont)
-	var f figures
+	return s, nil
+}
 
-	// 64 KiB PUT: workers write to their own names, round robin
-	const names = 64
-	ops, err := run(phase, func(w, i int) error {
-		_, err := cc.NewBlockBlobClient(fmt.Sprintf("s%02d-%d", w, i%names)).Upload(ctx, nopCloser{bytes.NewReader(small)},
-			&blockblob.UploadOptions{CPKInfo: cpk, CPKScopeInfo: scope})
-		return err
-	})
-	if err != nil {
-		return f, fmt.Errorf("%s PUT: %w", m.name, err)
-	}
-	f.putOps = ops
-	ops, err = run(phase, func(w, i int) error {
-		r, err := cc.NewBlobClient(fmt.Sprintf("s%02d-%d", w, i%names)).DownloadStream(ctx, &blob.DownloadStreamOptions{CPKInfo: cpk})
-		if err != nil {
-			return err
-		}
-		n, err := drain(r.Body)
-		if err == nil && n != smallSize {
-			err = fmt.Errorf("read %d bytes", n)
-		}
-		return err
-	})
-	if err != nil {
-		return f, fmt.Errorf("%s GET: %w", m.name, err)
-	}
-	f.getOps = ops
-
-	bc := cc.NewBlockBlobClient("big")
+// repeat runs a transfer of size bytes until d has passed (at least
+// once) and returns MB/s over all of them.
+func repeat(d time.Duration, size int, op func() error) (float64, error) {
 	start := time.Now()
-	if _, err := bc.UploadBuffer(ctx, big, &blockblob.UploadBufferOptions{BlockSize: blockSize, Concurrency: 4, CPKInfo: cpk, CPKScopeInfo: scope}); err != nil {
-		return f, fmt.Errorf("%s upload: %w", m.name, err)
+	n := 0
+	for n < 1 || time.Since(start) < d {
+		if err := op(); err != nil {
+			return 0, err
+		}
+		n++
 	}
-	f.upMBs = float64(len(big)) / 1e6 / time.Since(start).Seconds()
-	got := make([]byte, len(big))
-	start = time.Now()
-	if _, err := bc.DownloadBuffer(ctx, got, &blob.DownloadBufferOptions{BlockSize: blockSize, Concurrency: 4, CPKInfo: cpk}); err != nil {
-		return f, fmt.Errorf("%s download: %w", m.name, err)
-	}
-	f.downMBs = float64(len(big)) / 1e6 / time.Since(start).Seconds()
-	if !bytes.Equal(got, big) {
-		return f, fmt.Errorf("%s: the large blob came back different", m.name)
-	}
-	return f, nil
+	return float64(n*size) / 1e6 / time.Since(start).Seconds(), nil
 }
 
 // run calls op from concurrency workers for d and returns operations per
