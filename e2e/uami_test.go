@@ -181,6 +181,27 @@ func TestUserAssignedIdentityCMK(t *testing.T) {
 	}
 	within(t, limit, "identity deleted", "KeyVaultAccessTokenCannotBeAcquired", func() string { return read("plain") })
 
+	// the keys are the vault's, not the identity's: a new identity with the
+	// role takes over, the scope's key too, and nothing was lost
+	id2Path := strings.Replace(idPath, "keyreader", "keyreader2", 1)
+	var uami2 struct {
+		ID         string `json:"id"`
+		Properties struct{ PrincipalID string }
+	}
+	if st := raw.do("PUT", id2Path, map[string]any{"location": "local"}, &uami2); st != http.StatusCreated {
+		t.Fatalf("create the second identity: %d", st)
+	}
+	grantARM(t, ts, uami2.Properties.PrincipalID, roleCryptoServiceUser, vaultPath)
+	f = armStorage(t, ts, ops)
+	_, err = f.NewAccountsClient().Update(cx, "rg1", "uamiacct", armstorage.AccountUpdateParameters{
+		Identity: &armstorage.Identity{Type: to.Ptr(armstorage.IdentityTypeSystemAssignedUserAssigned),
+			UserAssignedIdentities: map[string]*armstorage.UserAssignedIdentity{uami2.ID: {}}},
+		Properties: &armstorage.AccountPropertiesUpdateParameters{Encryption: &armstorage.Encryption{
+			KeySource: to.Ptr(armstorage.KeySourceMicrosoftKeyvault), KeyVaultProperties: kvProps,
+			EncryptionIdentity: &armstorage.EncryptionIdentity{EncryptionUserAssignedIdentity: to.Ptr(uami2.ID)}}}}, nil)
+	must(t, err)
+	within(t, limit, "a new identity took over", "", readAll)
+
 	ts.stop()
 	if hits := scanForPlaintext(t, ts.dir, []string{canary}); len(hits) > 0 {
 		t.Fatalf("plaintext on disk: %v", hits)

@@ -190,19 +190,25 @@ func (m *Manager) load(owner string, gen uint32) (*ikRecord, error) {
 	return &rec, err
 }
 
+// store writes the owner's current record.
 func (m *Manager) store(rec *ikRecord) error {
-	rec.Updated = time.Now().UTC().Truncate(time.Second)
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	if err := m.d.DB.Update(func(tx *sse.Tx) error { return tx.Put(ikKey(rec.Owner, rec.Gen), b, m.kek) }); err != nil {
+	if err := m.put(rec); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	m.gen[rec.Owner] = rec.Gen
 	m.mu.Unlock()
 	return nil
+}
+
+// put writes a record of any generation.
+func (m *Manager) put(rec *ikRecord) error {
+	rec.Updated = time.Now().UTC().Truncate(time.Second)
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return m.d.DB.Update(func(tx *sse.Tx) error { return tx.Put(ikKey(rec.Owner, rec.Gen), b, m.kek) })
 }
 
 // warm is the cached KEK of an owner's generation, if still in date.
@@ -321,7 +327,15 @@ func (m *Manager) Use(owner, principal string, k account.KeyVaultKey) (sse.KEK, 
 	next := &ikRecord{Owner: owner, Gen: 1, Principal: principal, Key: k}
 	if cur != nil {
 		next.Gen = cur.Gen
-		if raw, err = m.unwrap(cur); err != nil {
+		// the intermediate key is wrapped by the customer's key, not by an
+		// identity: the new identity may open it even when the one that
+		// stored it is gone (a deleted user-assigned identity)
+		as := *cur
+		as.Principal = principal
+		if raw, err = m.unwrap(&as); err != nil && cur.Principal != principal {
+			raw, err = m.unwrap(cur)
+		}
+		if err != nil {
 			m.opt.Log.Warn("the current intermediate key cannot be unwrapped; starting a new generation", "owner", owner, "err", err)
 			raw, next.Gen = nil, cur.Gen+1
 		}
@@ -352,7 +366,32 @@ func (m *Manager) Use(owner, principal string, k account.KeyVaultKey) (sse.KEK, 
 	if err := m.store(next); err != nil {
 		return nil, err
 	}
+	if cur != nil && cur.Principal != principal {
+		m.adoptOlder(owner, next.Gen, principal)
+	}
 	return m.remember(next, append([]byte(nil), raw...))
+}
+
+// adoptOlder moves an owner's older generations to a new identity, each
+// one that identity can unwrap (they may be wrapped by keys it has no role
+// on; those keep their identity and wait for it).
+func (m *Manager) adoptOlder(owner string, below uint32, principal string) {
+	for gen := uint32(1); gen < below; gen++ {
+		rec, err := m.load(owner, gen)
+		if err != nil || rec.Principal == principal {
+			continue
+		}
+		as := *rec
+		as.Principal = principal
+		raw, err := m.unwrap(&as)
+		if err != nil {
+			continue
+		}
+		clear(raw)
+		if err := m.put(&as); err != nil {
+			m.opt.Log.Warn("an older intermediate key keeps its identity", "owner", owner, "gen", gen, "err", err)
+		}
+	}
 }
 
 // Follow re-wraps the owner's intermediate key under the newest version of
