@@ -150,10 +150,46 @@ func TestCustomerManagedKeyRevocation(t *testing.T) {
 		t.Fatalf("plaintext on disk: %v", hits)
 	}
 	out, err := runAtrest(t, "verify", "--data", ts.dir)
-	if err == nil || !strings.Contains(out, "UNRECOVERABLE (key unavailable): extent") {
+	if err == nil || !strings.Contains(out, "UNRECOVERABLE (key purged or lost): extent") {
 		t.Fatalf("verify after purge: %v\n%s", err, out)
 	}
 	if strings.Contains(out, "FAILED AUTHENTICATION") {
 		t.Fatalf("verify reports tampering instead of an unavailable key:\n%s", out)
 	}
+}
+
+// TestVerifyTellsUnavailableFromPurged: atrest verify on a stopped server
+// calls objects under a disabled or soft-deleted key unavailable (they come
+// back with the key), and only those under a purged key unrecoverable.
+func TestVerifyTellsUnavailableFromPurged(t *testing.T) {
+	ts := startServer(t, withHTTPS(), withKeys(server.KeyConfig{CMKCacheTTL: cmkWindow}))
+	dir := ts.dir
+	path, key, _ := cmkSetup(t, ts, "verkv", "k1", "veracct")
+	useCMK(t, ts, path, "verkv", "k1", "")
+	dc := accountClients(t, ts, "veracct", key)
+	_, err := dc.blob.CreateContainer(ctx(t), "vercont", nil)
+	must(t, err)
+	_, err = dc.blob.UploadBuffer(ctx(t), "vercont", "doc", bytes.Repeat([]byte("v"), 300<<10), nil)
+	must(t, err)
+	verifyAfter := func(how string, change func(*testServer), want, not string) {
+		t.Helper()
+		ts := startServerAt(t, dir, withHTTPS(), withKeys(server.KeyConfig{CMKCacheTTL: cmkWindow}))
+		change(ts)
+		ts.stop()
+		out, err := runAtrest(t, "verify", "--data", dir)
+		if err == nil || !strings.Contains(out, want) || strings.Contains(out, not) {
+			t.Fatalf("verify with the key %s: %v\n%s", how, err, out)
+		}
+	}
+	ts.stop()
+	verifyAfter("disabled", func(ts *testServer) {
+		kvAdmin(t, ts, "UpdateKey", "verkv", "k1", "", map[string]any{"attributes": map[string]any{"enabled": false}})
+	}, "UNAVAILABLE (key disabled", "UNRECOVERABLE")
+	verifyAfter("soft-deleted", func(ts *testServer) {
+		kvAdmin(t, ts, "UpdateKey", "verkv", "k1", "", map[string]any{"attributes": map[string]any{"enabled": true}})
+		kvAdmin(t, ts, "DeleteKey", "verkv", "k1", "", nil)
+	}, "UNAVAILABLE (key disabled", "UNRECOVERABLE")
+	verifyAfter("purged", func(ts *testServer) {
+		kvAdmin(t, ts, "PurgeDeletedKey", "verkv", "k1", "", nil)
+	}, "UNRECOVERABLE (key purged or lost): extent", "UNAVAILABLE")
 }

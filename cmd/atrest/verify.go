@@ -40,7 +40,10 @@ func verify(args []string) error {
 		fmt.Printf("orphan extent (no record; removed at next start): %s\n", o)
 	}
 	for _, f := range rep.Unreadable {
-		fmt.Printf("UNRECOVERABLE (key unavailable): %s\n", f)
+		fmt.Printf("UNRECOVERABLE (key purged or lost): %s\n", f)
+	}
+	for _, f := range rep.Unavailable {
+		fmt.Printf("UNAVAILABLE (key disabled, deleted or out of reach; restoring it restores the object): %s\n", f)
 	}
 	for _, f := range rep.Failed {
 		fmt.Printf("FAILED AUTHENTICATION: %s\n", f)

@@ -83,6 +83,22 @@ func vaultErr(err error) error {
 	return err
 }
 
+// purged reports whether a key is gone for good: neither in the vault
+// (enabled or not) nor among its deleted keys. A disabled, soft-deleted or
+// forbidden key may come back; a purged one never does.
+func (m *Manager) purged(ref keyvault.KeyRef) bool {
+	notFound := func(err error) bool {
+		var e *keyvault.Error
+		return errors.As(err, &e) && e.Status == http.StatusNotFound
+	}
+	_, err := m.d.KV.Do(background(), keyvault.Admin(), "GetKey", ref.Vault, ref.Name, "", nil, nil)
+	if !notFound(err) {
+		return false
+	}
+	_, err = m.d.KV.Do(background(), keyvault.Admin(), "GetDeletedKey", ref.Vault, ref.Name, "", nil, nil)
+	return notFound(err)
+}
+
 // latest reads the newest version and type of a key, as the identity.
 func (m *Manager) latest(rec *ikRecord) (version, kty string, err error) {
 	if isPKCS11(rec.Key.VaultURI) {
@@ -173,7 +189,12 @@ func (m *Manager) unwrap(rec *ikRecord) ([]byte, error) {
 	}
 	res, err := m.d.KV.UnwrapKey(background(), c, ref, rec.Alg, rec.Wrapped)
 	if err != nil {
-		return nil, vaultErr(err)
+		err = vaultErr(err)
+		var ke *sse.KeyError
+		if errors.As(err, &ke) && ke.Code == sse.CodeKeyNotFound && m.purged(ref) {
+			ke.Permanent = true
+		}
+		return nil, err
 	}
 	if len(res.Value) != 32 {
 		clear(res.Value)

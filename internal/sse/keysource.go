@@ -69,6 +69,9 @@ func (k *Keyring) SetResolver(src Source, r Resolver) {
 type KeyError struct {
 	Code   string
 	Reason string
+	// Permanent: the key is gone for good (a purged Key Vault key), so the
+	// data it protects can never be read again (crypto-erasure).
+	Permanent bool
 }
 
 func (e *KeyError) Error() string {
@@ -99,7 +102,7 @@ func UnavailableCode(err error) string {
 func unavailable(err error) error {
 	var ke *KeyError
 	if errors.As(err, &ke) {
-		return &KeyError{Code: ke.Code}
+		return &KeyError{Code: ke.Code, Permanent: ke.Permanent}
 	}
 	return ErrKeyUnavailable
 }

@@ -19,7 +19,8 @@ type Report struct {
 	Bytes      int64          // plaintext bytes authenticated in extents
 	ByKey      map[string]int // objects per "source key-ref version"
 	Failed     []string       // objects that did not authenticate
-	Unreadable []string       // objects whose key is unavailable
+	Unreadable  []string // objects whose key is gone for good (purged)
+	Unavailable []string // objects whose key is out of reach now (disabled, deleted, no access)
 	Orphans    []string       // extent files no record knows (left by a crash)
 	// CustomerKeyed counts extents under customer-provided keys: their
 	// headers parse, but without the key their content cannot be checked.
@@ -27,16 +28,20 @@ type Report struct {
 }
 
 // OK reports whether every object authenticated.
-func (r *Report) OK() bool { return len(r.Failed) == 0 && len(r.Unreadable) == 0 }
+func (r *Report) OK() bool { return len(r.Failed) == 0 && len(r.Unreadable) == 0 && len(r.Unavailable) == 0 }
 
 func (r *Report) count(h *Header) {
 	r.ByKey[fmt.Sprintf("%s %s v%s", h.Source, h.KeyRef, h.KeyVersion)]++
 }
 
 func (r *Report) fail(name string, err error) {
-	if errors.Is(err, ErrKeyUnavailable) {
+	var ke *KeyError
+	switch {
+	case errors.As(err, &ke) && !ke.Permanent:
+		r.Unavailable = append(r.Unavailable, name)
+	case errors.Is(err, ErrKeyUnavailable):
 		r.Unreadable = append(r.Unreadable, name)
-	} else {
+	default:
 		r.Failed = append(r.Failed, name)
 	}
 }
