@@ -50,5 +50,5 @@ func printVaultEndpoints(srv *server.Server) {
 	port := strings.TrimPrefix(srv.VaultURL[strings.LastIndex(srv.VaultURL, ":"):], ":")
 	fmt.Printf("  vault:    https://{vault}.localhost:%s (default vault: %s)\n", port, srv.VaultURL)
 	fmt.Printf("  identity: %s (tenant %s; authority %s/%s)\n", srv.IdentityURL, srv.Identity().Tenant(), srv.IdentityURL, srv.Identity().Tenant())
-	fmt.Printf("  admin:    atrest vault|principal|role|key|audit|clock --data DIR (socket %s)\n", admin.SocketName)
+	fmt.Printf("  admin:    atrest account|scope|user-identity|vault|principal|role|key|audit|clock --data DIR (socket %s)\n", admin.SocketName)
 }
