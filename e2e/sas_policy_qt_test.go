@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,18 @@ func TestQueueStoredAccessPolicy(t *testing.T) {
 	// the policy's ACL is the account owner's: a SAS cannot read or set it
 	if _, err := sender.GetAccessPolicy(cx, nil); err == nil {
 		t.Fatal("a SAS read the queue ACL")
+	}
+	// at most five policies, as in Azure; a refused set changes nothing
+	var six []*azqueue.SignedIdentifier
+	for i := range 6 {
+		six = append(six, &azqueue.SignedIdentifier{ID: to.Ptr(fmt.Sprintf("p%d", i)),
+			AccessPolicy: &azqueue.AccessPolicy{Expiry: &expiry, Permission: to.Ptr("r")}})
+	}
+	if _, err := q.SetAccessPolicy(cx, &azqueue.SetAccessPolicyOptions{QueueACL: six}); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("six stored policies: %v", err)
+	}
+	if got, err := q.GetAccessPolicy(cx, nil); err != nil || len(got.SignedIdentifiers) != 1 {
+		t.Fatalf("ACL after a refused set: %v %d", err, len(got.SignedIdentifiers))
 	}
 	// replacing the ACL revokes every SAS that names the policy
 	_, err = q.SetAccessPolicy(cx, &azqueue.SetAccessPolicyOptions{})
