@@ -1,6 +1,7 @@
 package account
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -232,7 +233,11 @@ func (r *Registry) setIdentity(a *Account, want *Identity) error {
 		if r.d.Principals == nil {
 			return invalid("managed identities are not available")
 		}
-		oid, _, err := r.d.Principals.NewManagedIdentity("storage-" + a.Name)
+		// a random suffix: an update that fails after this leaves the
+		// principal behind, and must not block the next attempt
+		suffix := make([]byte, 4)
+		rand.Read(suffix)
+		oid, _, err := r.d.Principals.NewManagedIdentity("storage-" + a.Name + "-" + hex.EncodeToString(suffix))
 		if err != nil {
 			return err
 		}
