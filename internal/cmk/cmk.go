@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -101,6 +102,12 @@ type Manager struct {
 	cache map[string]cached // owner \0 gen
 	gen   map[string]uint32 // owner -> current generation, once read
 	opMu  sync.Mutex        // one change of an owner's record at a time
+
+	// the intermediate-key records, read at start and kept with every
+	// write: keys are resolved inside other store transactions, which
+	// must not open nested ones
+	recMu sync.RWMutex
+	recs  map[string]map[uint32]ikRecord // owner -> generation -> record
 }
 
 // cached is an unwrapped intermediate key; within its lifetime requests
@@ -127,7 +134,21 @@ func New(d Deps, opt Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager{d: d, opt: opt, kek: kek, cache: map[string]cached{}, gen: map[string]uint32{}, stop: make(chan struct{}), done: make(chan struct{})}
+	m := &Manager{d: d, opt: opt, kek: kek, cache: map[string]cached{}, gen: map[string]uint32{}, recs: map[string]map[uint32]ikRecord{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	err = d.DB.View(func(tx *sse.Tx) error {
+		return tx.Scan([]byte(prefixIK), nil, func(_, v []byte) error {
+			var r ikRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			m.keep(r)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cmk: load intermediate keys: %w", err)
+	}
 	d.Keys.SetResolver(sse.SourceVault, m)
 	d.Keys.SetResolver(sse.SourceHSM, m)
 	go m.followLoop()
@@ -154,40 +175,38 @@ func (m *Manager) Drop() {
 	m.mu.Unlock()
 }
 
-// current loads an owner's newest intermediate-key record.
+// current is an owner's newest intermediate-key record (nil if none).
 func (m *Manager) current(owner string) (*ikRecord, error) {
+	m.recMu.RLock()
+	defer m.recMu.RUnlock()
 	var rec *ikRecord
-	p := append([]byte(prefixIK), owner...)
-	p = append(p, 0)
-	err := m.d.DB.View(func(tx *sse.Tx) error {
-		return tx.Scan(p, nil, func(k, v []byte) error {
-			if len(k) != len(p)+4 {
-				return nil
-			}
-			var r ikRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
+	for gen, r := range m.recs[owner] {
+		if rec == nil || gen > rec.Gen {
+			r := r
 			rec = &r
-			return nil
-		})
-	})
-	return rec, err
+		}
+	}
+	return rec, nil
 }
 
 func (m *Manager) load(owner string, gen uint32) (*ikRecord, error) {
-	var rec ikRecord
-	err := m.d.DB.View(func(tx *sse.Tx) error {
-		b, err := tx.Get(ikKey(owner, gen))
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(b, &rec)
-	})
-	if errors.Is(err, sse.ErrNotFound) {
+	m.recMu.RLock()
+	r, ok := m.recs[owner][gen]
+	m.recMu.RUnlock()
+	if !ok {
 		return nil, &sse.KeyError{Code: sse.CodeKeyNotFound, Reason: fmt.Sprintf("no intermediate key %s generation %d", owner, gen)}
 	}
-	return &rec, err
+	return &r, nil
+}
+
+// keep records r in memory.
+func (m *Manager) keep(r ikRecord) {
+	m.recMu.Lock()
+	defer m.recMu.Unlock()
+	if m.recs[r.Owner] == nil {
+		m.recs[r.Owner] = map[uint32]ikRecord{}
+	}
+	m.recs[r.Owner][r.Gen] = r
 }
 
 // store writes the owner's current record.
@@ -208,7 +227,11 @@ func (m *Manager) put(rec *ikRecord) error {
 	if err != nil {
 		return err
 	}
-	return m.d.DB.Update(func(tx *sse.Tx) error { return tx.Put(ikKey(rec.Owner, rec.Gen), b, m.kek) })
+	if err := m.d.DB.Update(func(tx *sse.Tx) error { return tx.Put(ikKey(rec.Owner, rec.Gen), b, m.kek) }); err != nil {
+		return err
+	}
+	m.keep(*rec)
+	return nil
 }
 
 // warm is the cached KEK of an owner's generation, if still in date.
@@ -423,24 +446,16 @@ func (m *Manager) Follow(owner string) (bool, error) {
 	return true, nil
 }
 
-// Owners lists the owners with intermediate keys.
+// Owners lists the owners with intermediate keys, in order.
 func (m *Manager) Owners() ([]string, error) {
-	seen := map[string]bool{}
-	var out []string
-	err := m.d.DB.View(func(tx *sse.Tx) error {
-		return tx.Scan([]byte(prefixIK), nil, func(_, v []byte) error {
-			var r ikRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
-			}
-			if !seen[r.Owner] {
-				seen[r.Owner] = true
-				out = append(out, r.Owner)
-			}
-			return nil
-		})
-	})
-	return out, err
+	m.recMu.RLock()
+	out := make([]string, 0, len(m.recs))
+	for o := range m.recs {
+		out = append(out, o)
+	}
+	m.recMu.RUnlock()
+	sort.Strings(out)
+	return out, nil
 }
 
 // FollowAll checks every versionless key now.
