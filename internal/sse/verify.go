@@ -14,21 +14,23 @@ import (
 
 // Report is what Verify found.
 type Report struct {
-	Records    int            // sealed metadata records that authenticated
-	Extents    int            // content extents that authenticated
-	Bytes      int64          // plaintext bytes authenticated in extents
-	ByKey      map[string]int // objects per "source key-ref version"
-	Failed     []string       // objects that did not authenticate
-	Unreadable  []string // objects whose key is gone for good (purged)
-	Unavailable []string // objects whose key is out of reach now (disabled, deleted, no access)
-	Orphans    []string       // extent files no record knows (left by a crash)
+	Records     int            // sealed metadata records that authenticated
+	Extents     int            // content extents that authenticated
+	Bytes       int64          // plaintext bytes authenticated in extents
+	ByKey       map[string]int // objects per "source key-ref version"
+	Failed      []string       // objects that did not authenticate
+	Unreadable  []string       // objects whose key is gone for good (purged)
+	Unavailable []string       // objects whose key is out of reach now (disabled, deleted, no access)
+	Orphans     []string       // extent files no record knows (left by a crash)
 	// CustomerKeyed counts extents under customer-provided keys: their
 	// headers parse, but without the key their content cannot be checked.
 	CustomerKeyed int
 }
 
 // OK reports whether every object authenticated.
-func (r *Report) OK() bool { return len(r.Failed) == 0 && len(r.Unreadable) == 0 && len(r.Unavailable) == 0 }
+func (r *Report) OK() bool {
+	return len(r.Failed) == 0 && len(r.Unreadable) == 0 && len(r.Unavailable) == 0
+}
 
 func (r *Report) count(h *Header) {
 	r.ByKey[fmt.Sprintf("%s %s v%s", h.Source, h.KeyRef, h.KeyVersion)]++
