@@ -30,24 +30,7 @@ func (s *Service) setQueueACL(w http.ResponseWriter, r *edge.Request) error {
 	if err != nil {
 		return err
 	}
-	kek, err := s.kek(r.Account.Name)
-	if err != nil {
-		return err
-	}
-	key := queueKey(r.Account.Name, r.Container)
-	err = s.db.Update(func(tx *sse.Tx) error {
-		var rec queueRec
-		if err := getJSON(tx, key, &rec); err != nil {
-			return err
-		}
-		rec.ACL = ids
-		return putJSON(tx, key, rec, kek)
-	})
-	if err != nil {
-		return mapStoreErr(err, errQueueNotFound)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.updateQueue(w, r, func(rec *queueRec) { rec.ACL = ids })
 }
 
 // StoredPolicy finds a queue's stored access policy for service SAS.

@@ -122,6 +122,11 @@ func (s *Service) setQueueMetadata(w http.ResponseWriter, r *edge.Request) error
 	if err != nil {
 		return err
 	}
+	return s.updateQueue(w, r, func(rec *queueRec) { rec.Metadata = meta })
+}
+
+// updateQueue changes the request's queue record and answers 204.
+func (s *Service) updateQueue(w http.ResponseWriter, r *edge.Request, fn func(*queueRec)) error {
 	kek, err := s.kek(r.Account.Name)
 	if err != nil {
 		return err
@@ -132,7 +137,7 @@ func (s *Service) setQueueMetadata(w http.ResponseWriter, r *edge.Request) error
 		if err := getJSON(tx, key, &rec); err != nil {
 			return err
 		}
-		rec.Metadata = meta
+		fn(&rec)
 		return putJSON(tx, key, rec, kek)
 	})
 	if err != nil {
