@@ -13,6 +13,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/sas"
+
+	"github.com/atrest/atrest/internal/edge"
 )
 
 // TestQueueStoredAccessPolicy: Set and Get Queue ACL with azqueue, a
@@ -40,7 +42,7 @@ func TestQueueStoredAccessPolicy(t *testing.T) {
 		t.Fatalf("queue ACL: %+v", got.SignedIdentifiers)
 	}
 
-	cred, err := azqueue.NewSharedKeyCredential("devstoreaccount1", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
+	cred, err := azqueue.NewSharedKeyCredential(edge.DevAccount, edge.DevKey)
 	must(t, err)
 	qp, err := sas.QueueSignatureValues{QueueName: "polq", Identifier: "senders"}.SignWithSharedKey(cred)
 	must(t, err)
@@ -112,7 +114,7 @@ func TestTableStoredPolicyAndKeyRange(t *testing.T) {
 		t.Fatalf("table ACL: %+v", acl.SignedIdentifiers)
 	}
 
-	cred, err := aztables.NewSharedKeyCredential("devstoreaccount1", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")
+	cred, err := aztables.NewSharedKeyCredential(edge.DevAccount, edge.DevKey)
 	must(t, err)
 	// keys from (M, F) to (S, T) inclusive
 	qp, err := aztables.SASSignatureValues{TableName: "rangetable", Identifier: "editors",
