@@ -103,6 +103,29 @@ func (c *Client) UpdateEntity(ctx context.Context, entity []byte, o *aztables.Up
 	return c.t.UpdateEntity(ctx, enc, &opts)
 }
 
+// SubmitTransaction encrypts the entity of every add and replace action and
+// submits the batch; deletes go as they are (they need only the keys).
+// Merges are refused with ErrMerge before anything is sent, so the batch
+// either goes whole or not at all.
+func (c *Client) SubmitTransaction(ctx context.Context, actions []aztables.TransactionAction, o *aztables.SubmitTransactionOptions) (aztables.TransactionResponse, error) {
+	out := make([]aztables.TransactionAction, len(actions))
+	for i, a := range actions {
+		out[i] = a
+		switch a.ActionType {
+		case aztables.TransactionTypeUpdateMerge, aztables.TransactionTypeInsertMerge:
+			return aztables.TransactionResponse{}, ErrMerge
+		case aztables.TransactionTypeDelete:
+			continue
+		}
+		enc, err := c.encryptEntity(ctx, a.Entity)
+		if err != nil {
+			return aztables.TransactionResponse{}, err
+		}
+		out[i].Entity = enc
+	}
+	return c.t.SubmitTransaction(ctx, out, o)
+}
+
 // GetEntity reads one entity and decrypts it; Value is the plaintext JSON.
 func (c *Client) GetEntity(ctx context.Context, partitionKey, rowKey string, o *aztables.GetEntityOptions) (aztables.GetEntityResponse, error) {
 	resp, err := c.t.GetEntity(ctx, partitionKey, rowKey, o)

@@ -211,3 +211,55 @@ func loadVector(t testing.TB, name string) vector {
 		dir = parent
 	}
 }
+
+// TestTransaction: a batch through the encrypting client stores every
+// added and replaced entity encrypted, deletes by key, and refuses merges
+// before sending anything.
+func TestTransaction(t *testing.T) {
+	ctx := atresttest.Context(t)
+	tc := newTable(t, ctx, "batch")
+	c, err := NewClient(tc, Options{KEK: newKEK(t), EncryptProperty: func(pk, rk, name string) bool { return name == "Secret" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ent := func(rk, secret string) []byte {
+		b, _ := json.Marshal(map[string]any{"PartitionKey": "p", "RowKey": rk, "Secret": secret, "Plain": "visible"})
+		return b
+	}
+	if _, err := tc.AddEntity(ctx, ent("gone", "old"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SubmitTransaction(ctx, []aztables.TransactionAction{
+		{ActionType: aztables.TransactionTypeAdd, Entity: ent("a", "batch-secret-a")},
+		{ActionType: aztables.TransactionTypeInsertReplace, Entity: ent("b", "batch-secret-b")},
+		{ActionType: aztables.TransactionTypeDelete, Entity: ent("gone", "")},
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for rk, secret := range map[string]string{"a": "batch-secret-a", "b": "batch-secret-b"} {
+		raw, err := tc.GetEntity(ctx, "p", rk, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw.Value), secret) || !strings.Contains(string(raw.Value), "visible") {
+			t.Fatalf("stored %s: %s", rk, raw.Value)
+		}
+		got, err := c.GetEntity(ctx, "p", rk, nil)
+		if err != nil || decode(t, got.Value)["Secret"] != secret {
+			t.Fatalf("decrypted %s: %v %s", rk, err, got.Value)
+		}
+	}
+	if _, err := tc.GetEntity(ctx, "p", "gone", nil); err == nil {
+		t.Fatal("the batch's delete did not happen")
+	}
+	_, err = c.SubmitTransaction(ctx, []aztables.TransactionAction{
+		{ActionType: aztables.TransactionTypeAdd, Entity: ent("c", "x")},
+		{ActionType: aztables.TransactionTypeUpdateMerge, Entity: ent("a", "y")},
+	}, nil)
+	if !errors.Is(err, ErrMerge) {
+		t.Fatalf("a batch with a merge: %v", err)
+	}
+	if _, err := tc.GetEntity(ctx, "p", "c", nil); err == nil {
+		t.Fatal("part of a refused batch was sent")
+	}
+}
