@@ -276,3 +276,55 @@ func TestEntityRoundTrip(t *testing.T) {
 		t.Errorf("entity moved to another row decrypted")
 	}
 }
+
+// TestBlobWriter: plaintext written in uneven pieces comes out as a
+// ciphertext the decrypter opens, and a failing destination fails the
+// writer.
+func TestBlobWriter(t *testing.T) {
+	ctx := context.Background()
+	kek := newTestKEK(t)
+	enc := &Encrypter{KEK: kek, RegionSize: 1000}
+	for _, size := range []int{0, 1, 999, 1000, 1001, 7777} {
+		pt := randomBytes(size)
+		var ct bytes.Buffer
+		w, err := enc.EncryptBlobTo(ctx, &ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := pt; len(rest) > 0; {
+			n := min(len(rest), 1+len(rest)%333)
+			if _, err := w.Write(rest[:n]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[n:]
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if int64(ct.Len()) != w.CiphertextSize(int64(size)) {
+			t.Fatalf("%d bytes: ciphertext %d, want %d", size, ct.Len(), w.CiphertextSize(int64(size)))
+		}
+		r, err := (&Decrypter{KEK: kek, RequireEncryption: true}).DecryptBlob(ctx, w.Metadata(), &ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("%d bytes: decrypted %d, %v", size, len(got), err)
+		}
+	}
+
+	failing := errors.New("disk full")
+	w, err := enc.EncryptBlobTo(ctx, errWriter{failing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, werr := w.Write(randomBytes(5000))
+	if cerr := w.Close(); !errors.Is(werr, failing) && !errors.Is(cerr, failing) {
+		t.Fatalf("a failing destination: write %v, close %v", werr, cerr)
+	}
+}
+
+type errWriter struct{ err error }
+
+func (e errWriter) Write([]byte) (int, error) { return 0, e.err }
