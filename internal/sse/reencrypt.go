@@ -72,23 +72,7 @@ func (d *DB) keepLayer(head []byte, inner KEK) (KEK, error) {
 
 // ReencryptRecords is RewrapRecords in full mode.
 func (d *DB) ReencryptRecords(after []byte, n int, target Target, st *RewrapStats) ([]byte, bool, error) {
-	return d.scanRecords(after, n, st, func(tx store.Tx, k, v []byte) error {
-		kind, key := KindRecord, k[len(dataPrefix):]
-		if bytes.HasPrefix(k, []byte(extentPrefix)) {
-			kind, key = KindRegistration, k
-		}
-		out, err := d.reseal(kind, key, recBinding(key), v, target, st)
-		if err != nil {
-			if err := st.fail(err); err != nil {
-				return fmt.Errorf("re-encrypt record %s: %w", printable(k), err)
-			}
-			return nil
-		}
-		if out == nil {
-			return nil
-		}
-		return tx.Put(k, out)
-	})
+	return d.resealRecords(after, n, target, st, "re-encrypt", d.reseal)
 }
 
 // scanRecords calls fn on up to n raw records (service records, then

@@ -123,15 +123,24 @@ func (st *RewrapStats) fail(err error) error {
 // registrations) after the raw key `after`, in one transaction. It
 // returns the last raw key seen; done is true when none remain.
 func (d *DB) RewrapRecords(after []byte, n int, target Target, st *RewrapStats) ([]byte, bool, error) {
+	return d.resealRecords(after, n, target, st, "rewrap", d.rewrapSealed)
+}
+
+// resealFunc turns one sealed value into its replacement (nil: unchanged).
+type resealFunc func(kind string, key []byte, b Binding, sealed []byte, target Target, st *RewrapStats) ([]byte, error)
+
+// resealRecords applies reseal to up to n records after `after`; a record
+// that fails is counted (st.fail decides whether the job stops).
+func (d *DB) resealRecords(after []byte, n int, target Target, st *RewrapStats, verb string, reseal resealFunc) ([]byte, bool, error) {
 	return d.scanRecords(after, n, st, func(tx store.Tx, k, v []byte) error {
 		kind, key := KindRecord, k[len(dataPrefix):]
 		if bytes.HasPrefix(k, []byte(extentPrefix)) {
 			kind, key = KindRegistration, k
 		}
-		out, err := d.rewrapSealed(kind, key, recBinding(key), v, target, st)
+		out, err := reseal(kind, key, recBinding(key), v, target, st)
 		if err != nil {
 			if err := st.fail(err); err != nil {
-				return fmt.Errorf("rewrap record %s: %w", printable(k), err)
+				return fmt.Errorf("%s record %s: %w", verb, printable(k), err)
 			}
 			return nil
 		}
