@@ -12,8 +12,7 @@ func (s *Service) getQueueACL(w http.ResponseWriter, r *edge.Request) error {
 	if err := validName(r.Container); err != nil {
 		return err
 	}
-	var rec queueRec
-	err := s.db.View(func(tx *sse.Tx) error { return getJSON(tx, queueKey(r.Account.Name, r.Container), &rec) })
+	rec, err := s.queueRecord(r.Account.Name, r.Container)
 	if err != nil {
 		return mapStoreErr(err, errQueueNotFound)
 	}
@@ -35,9 +34,15 @@ func (s *Service) setQueueACL(w http.ResponseWriter, r *edge.Request) error {
 
 // StoredPolicy finds a queue's stored access policy for service SAS.
 func (s *Service) StoredPolicy(acct, q, id string) (*edge.StoredPolicy, error) {
-	var rec queueRec
-	if err := s.db.View(func(tx *sse.Tx) error { return getJSON(tx, queueKey(acct, q), &rec) }); err != nil {
+	rec, err := s.queueRecord(acct, q)
+	if err != nil {
 		return nil, err
 	}
 	return edge.FindPolicy(rec.ACL, id), nil
+}
+
+func (s *Service) queueRecord(acct, q string) (queueRec, error) {
+	var rec queueRec
+	err := s.db.View(func(tx *sse.Tx) error { return getJSON(tx, queueKey(acct, q), &rec) })
+	return rec, err
 }
